@@ -1,0 +1,168 @@
+import type { Clock, Unsubscribe } from "../clock.js";
+import type { DecodeLimits, Packer } from "../packers/types.js";
+import type { ChskError } from "../protocol/errors.js";
+import type { ChskEvent } from "../protocol/events.js";
+
+export type ClientType = "auto" | "ws" | "ajax";
+export type Transport = "ws" | "ajax";
+
+/** Sente's `:last-close :reason` values. */
+export type CloseReason =
+  | "clean"
+  | "unexpected"
+  | "requested-disconnect"
+  | "requested-reconnect"
+  | "downgrading-ws-to-ajax"
+  | "ws-ping-timeout"
+  | "ws-error";
+
+/** Sente's client state map (protocol.md §2.3), camel-cased. */
+export interface ClientState {
+  /** `"auto"` until the first handshake fixes the transport. */
+  type: ClientType;
+  open: boolean;
+  everOpened: boolean;
+  /** From the last handshake; `null` for Sente's `:sente/nil-uid`. */
+  uid: unknown;
+  handshakeData: unknown;
+  lastWsError?: { udt: number; message: string };
+  lastWsClose?: { udt: number; code: number; reason: string; clean: boolean };
+  lastClose?: { udt: number; reason: CloseReason };
+  /** Approximate time (ms since epoch) of the next reconnect attempt. */
+  udtNextReconnect?: number;
+}
+
+export interface StateChange {
+  old: ClientState;
+  new: ClientState;
+  openChanged: boolean;
+  /** Only when `openChanged`: this change opened / closed the client. */
+  opened?: boolean;
+  closed?: boolean;
+  firstOpen?: boolean;
+}
+
+export interface HandshakeInfo {
+  uid: unknown;
+  handshakeData: unknown;
+  /** True only on the first handshake this client object ever completed. */
+  firstHandshake: boolean;
+}
+
+/** A WebSocket constructor with the WHATWG shape (browser global, `ws`, undici). */
+export interface WebSocketLike {
+  readonly readyState: number;
+  binaryType: string;
+  send(data: string | ArrayBufferLike | Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string; wasClean: boolean }) => void) | null;
+}
+export type WebSocketFactory = (url: string, headers: Record<string, string> | undefined) => WebSocketLike;
+
+/** Observes every frame and lifecycle change; the inspector and bench use this. */
+export type ClientTapEvent =
+  | { type: "frame:out"; transport: Transport; data: string | Uint8Array; at: number }
+  | { type: "frame:in"; transport: Transport; data: string | Uint8Array; at: number }
+  | { type: "conn:open"; transport: Transport; at: number }
+  | { type: "conn:close"; transport: Transport; reason: CloseReason; code?: number; at: number }
+  | { type: "error"; error: ChskError; at: number };
+
+export interface ClientOptions {
+  /**
+   * The chsk endpoint, `http(s)://host:port/chsk` (the WS URL is derived),
+   * or a path (`/chsk`) resolved against `location` in a browser.
+   */
+  url: string;
+  /** @default "auto" — WS first, Ajax if WS errors before it ever opened. */
+  type?: ClientType;
+  /** @default ednPacker() */
+  packer?: Packer;
+  /** Sent as the `csrf-token` WS param and `X-CSRF-Token` header; a function is re-read per request. */
+  csrfToken?: string | null | (() => string | null | undefined);
+  /** Extra query params on WS connects and Ajax GETs. */
+  params?: Record<string, string | number | boolean>;
+  /** Extra headers (Node only for WS; Ajax everywhere the platform allows). */
+  headers?: Record<string, string>;
+  /** @default a random UUID */
+  clientId?: string;
+  /** Idle time before the client pings. @default 10_000 (Sente's 20 s, halved) */
+  wsKaliveMs?: number;
+  /** @default 5_000 */
+  wsPingTimeoutMs?: number;
+  /** Ajax request timeout (long-polls and POSTs). @default 60_000 */
+  ajaxTimeoutMs?: number;
+  /** Delay before reconnect attempt n (n ≥ 2; attempt 1 is immediate). @default Sente's exp backoff */
+  backoffMs?: (attempt: number) => number;
+  /** @default true */
+  autoConnect?: boolean;
+  /** Limits on decoding server frames. */
+  limits?: DecodeLimits;
+  /** Platform hooks; the Node and browser entries fill these in. */
+  webSocket?: WebSocketFactory | null;
+  fetch?: typeof fetch;
+  clock?: Clock;
+  /** Aborting disconnects the client for good. */
+  signal?: AbortSignal;
+}
+
+/** What `send` with a callback receives: the reply, or the failure. */
+export type ReplyCallback = (error: ChskError | null, reply?: unknown) => void;
+
+export interface SendOptions {
+  /** Ask for a reply, failing with CHSK_ERR_TIMEOUT after this long. */
+  timeoutMs?: number;
+  /** Accepted for Sente parity; chsk clients never buffer sends. */
+  flush?: boolean;
+}
+
+export interface ClientEvents {
+  /** A server push (one event of a batch). */
+  recv: (event: ChskEvent) => void;
+  handshake: (info: HandshakeInfo) => void;
+  state: (change: StateChange) => void;
+  /** The server pinged us (already answered). */
+  ping: () => void;
+}
+
+/** Router handlers get Sente's client event-msg. */
+export interface ClientEventMsg {
+  event: ChskEvent;
+  id: string;
+  data: unknown;
+  client: Client;
+}
+
+export interface Client {
+  readonly clientId: string;
+  /** A snapshot of the current state. */
+  readonly state: Readonly<ClientState>;
+  /** Fire and forget. False (and nothing sent) when not open. */
+  send(event: ChskEvent): boolean;
+  /** Request/reply: resolves with the reply; rejects with CHSK_ERR_CLOSED / _TIMEOUT / _TRANSPORT. */
+  send(event: ChskEvent, options: SendOptions & { timeoutMs: number }): Promise<unknown>;
+  send(event: ChskEvent, timeoutMs: number): Promise<unknown>;
+  /** Sente's `(send-fn ev timeout-ms cb)`: the callback gets the reply or the error. */
+  send(event: ChskEvent, timeoutMs: number, cb: ReplyCallback): boolean;
+  on<K extends keyof ClientEvents>(type: K, listener: ClientEvents[K]): Unsubscribe;
+  /**
+   * Sente's client router: `handler` sees every event Sente puts on
+   * `ch-recv` (`chsk/handshake`, `chsk/state`, `chsk/ws-ping` and pushes).
+   * Handler errors go to `onError` and never stop the router.
+   */
+  startRouter(handler: (msg: ClientEventMsg) => void | Promise<void>, options?: { onError?: (e: unknown, msg: ClientEventMsg) => void }): Unsubscribe;
+  tap(listener: (event: ClientTapEvent) => void): Unsubscribe;
+  connect(): void;
+  /** Sente's `chsk-disconnect!`: closes with 1000 and stops retrying. */
+  disconnect(): void;
+  /** Sente's `chsk-reconnect!`. */
+  reconnect(): void;
+  /** Test helper, Sente's `chsk-break-connection!`: closes with 3000 and lets the client retry. */
+  breakConnection(): void;
+  /** Resolves at the next open (now, if open); rejects on close(). */
+  whenOpen(): Promise<HandshakeInfo | undefined>;
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}

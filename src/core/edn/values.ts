@@ -1,0 +1,220 @@
+/**
+ * The chsk value model: how EDN (and transit) data looks in TypeScript.
+ *
+ * The mapping is chosen so that everyday data is plain JS, and so that every
+ * value read from the wire writes back to the same wire text:
+ *
+ * | EDN                         | TypeScript                                        |
+ * |-----------------------------|---------------------------------------------------|
+ * | `nil`, `true`, `false`      | `null`, `true`, `false`                           |
+ * | `"str"`                     | `string`                                          |
+ * | `42`, `-7`                  | `number` (safe integers)                          |
+ * | `9007199254740993`, `7N`    | `bigint` (outside ±2^53-1, or with `N`)           |
+ * | `1.5`, `1e-9`               | `number`                                          |
+ * | `1.0`, `-0.0`, `1e3`        | {@link Double} (a `Number` subclass; keeps `.0`)  |
+ * | `##Inf`, `##-Inf`, `##NaN`  | `Infinity`, `-Infinity`, `NaN`                    |
+ * | `1.5M`                      | {@link BigDec} (decimal text kept exactly)        |
+ * | `22/7`                      | {@link Ratio}                                     |
+ * | `\a`, `\newline`            | {@link Char}                                      |
+ * | `:a`, `:my/ev`              | {@link Keyword} (interned: `kw("a") === kw("a")`) |
+ * | `sym`, `my/sym`             | {@link Sym} (interned)                            |
+ * | `[1 2]`                     | `Array`                                           |
+ * | `(1 2)`                     | {@link List} (an `Array` subclass)                |
+ * | `#{1 2}`                    | {@link EdnSet} (a `Set` subclass)                 |
+ * | `{:a 1 :b/c 2}`             | plain object `{ a: 1, "b/c": 2 }` (all keys keywords) |
+ * | `{"a" 1}`, `{1 :x}`         | `Map` (any key that is not a keyword)             |
+ * | `#inst "…"`                 | `Date`                                            |
+ * | `#uuid "…"`                 | {@link Uuid}                                      |
+ * | `#my/tag v`                 | {@link Tagged} (unless a tag handler is given)    |
+ *
+ * Writing goes the other way; in addition a plain JS number that is not an
+ * integer writes as a double, `undefined` writes as `nil`, and a plain
+ * object's keys are written as keywords.
+ */
+
+const keywords = new Map<string, Keyword>();
+const symbols = new Map<string, Sym>();
+
+/** An EDN keyword. Instances are interned, so `===` and `Map` keys work. */
+export class Keyword {
+  /** `"my/ev"` for `:my/ev`, `"a"` for `:a`. */
+  readonly fqn: string;
+  readonly ns: string | null;
+  readonly name: string;
+
+  private constructor(fqn: string) {
+    this.fqn = fqn;
+    const slash = fqn.indexOf("/");
+    // `:/` is the keyword whose name is "/"; a leading slash never starts a namespace.
+    this.ns = slash > 0 ? fqn.slice(0, slash) : null;
+    this.name = slash > 0 ? fqn.slice(slash + 1) : fqn;
+  }
+
+  static of(fqn: string): Keyword {
+    let k = keywords.get(fqn);
+    if (k === undefined) {
+      k = new Keyword(fqn);
+      keywords.set(fqn, k);
+    }
+    return k;
+  }
+
+  toString(): string {
+    return ":" + this.fqn;
+  }
+
+  toJSON(): string {
+    return this.fqn;
+  }
+}
+
+/** An EDN symbol. Interned like {@link Keyword}. */
+export class Sym {
+  readonly fqn: string;
+  private constructor(fqn: string) {
+    this.fqn = fqn;
+  }
+  static of(fqn: string): Sym {
+    let s = symbols.get(fqn);
+    if (s === undefined) {
+      s = new Sym(fqn);
+      symbols.set(fqn, s);
+    }
+    return s;
+  }
+  toString(): string {
+    return this.fqn;
+  }
+  toJSON(): string {
+    return this.fqn;
+  }
+}
+
+/** Shorthand for {@link Keyword.of}: `kw("my/ev")` is `:my/ev`. */
+export const kw = (fqn: string): Keyword => Keyword.of(fqn);
+/** Shorthand for {@link Sym.of}. */
+export const sym = (fqn: string): Sym => Sym.of(fqn);
+
+/** A single character, `\a` in EDN. `value` is one Unicode code point. */
+export class Char {
+  constructor(readonly value: string) {}
+  toString(): string {
+    return this.value;
+  }
+  toJSON(): string {
+    return this.value;
+  }
+}
+
+/**
+ * A floating-point number whose value happens to be integral (`1.0`,
+ * `-0.0`, `1e3`). It behaves as a number in arithmetic (`d + 1`), and writes
+ * back with its decimal point so Clojure reads a Double, not a Long.
+ * Non-integral doubles are plain `number`s, since they can't be confused.
+ */
+export class Double extends Number {}
+
+/** Mark a number as a double for the writer: `double(1)` writes `1.0`. */
+export const double = (n: number): Double => new Double(n);
+
+/** An arbitrary-precision decimal (`1.50M`). The digits are kept as text. */
+export class BigDec {
+  /** The decimal text without the `M` suffix, e.g. `"1.50"`. */
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+  toJSON(): string {
+    return this.text;
+  }
+}
+
+/** A Clojure ratio (`22/7`). Not reduced: written back as read. */
+export class Ratio {
+  constructor(
+    readonly numerator: bigint,
+    readonly denominator: bigint,
+  ) {}
+  valueOf(): number {
+    return Number(this.numerator) / Number(this.denominator);
+  }
+  toString(): string {
+    return `${this.numerator}/${this.denominator}`;
+  }
+  toJSON(): number {
+    return this.valueOf();
+  }
+}
+
+/** A UUID (`#uuid "…"`). Kept apart from strings so it writes back tagged. */
+export class Uuid {
+  /** Lower-case canonical text, 36 characters. */
+  readonly value: string;
+  constructor(value: string) {
+    this.value = value.toLowerCase();
+  }
+  toString(): string {
+    return this.value;
+  }
+  toJSON(): string {
+    return this.value;
+  }
+}
+
+/** A tagged literal with no handler (`#my/point [1 2]`). */
+export class Tagged {
+  constructor(
+    /** The tag without `#`, e.g. `"my/point"`. */
+    readonly tag: string,
+    readonly value: EdnValue,
+  ) {}
+}
+
+/** An EDN list `(…)`. An `Array` so it can be iterated and indexed. */
+export class List<T = EdnValue> extends Array<T> {
+  static override get [Symbol.species]() {
+    return Array;
+  }
+  static from_<T>(items: Iterable<T>): List<T> {
+    const l = new List<T>();
+    for (const x of items) l.push(x);
+    return l;
+  }
+}
+
+/** An EDN set `#{…}`. Membership uses JS `Set` semantics (keywords are interned). */
+export class EdnSet<T = EdnValue> extends Set<T> {}
+
+/** A plain object read from (or written as) an EDN map with keyword keys. */
+export interface EdnObject {
+  [key: string]: EdnValue;
+}
+
+export type EdnValue =
+  | null
+  | undefined
+  | boolean
+  | number
+  | bigint
+  | string
+  | Keyword
+  | Sym
+  | Char
+  | Double
+  | BigDec
+  | Ratio
+  | Uuid
+  | Date
+  | Tagged
+  | EdnValue[]
+  | List
+  | EdnSet
+  | Map<EdnValue, EdnValue>
+  | EdnObject;
+
+/** True for `{}` literals and `Object.create(null)` objects, not class instances. */
+export function isPlainObject(x: unknown): x is Record<string, unknown> {
+  if (x === null || typeof x !== "object") return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}

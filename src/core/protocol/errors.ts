@@ -1,0 +1,79 @@
+/**
+ * Every error chsk raises or reports carries a stable `code`. The README's
+ * "Error codes" table lists them all; tests assert on `code`, never on text.
+ */
+export type ChskErrorCode =
+  // Reply / send outcomes (Sente's :chsk/closed, :chsk/timeout, :chsk/error)
+  | "CHSK_ERR_CLOSED"
+  | "CHSK_ERR_TIMEOUT"
+  | "CHSK_ERR_TRANSPORT"
+  // Decoding peer input
+  | "CHSK_ERR_EDN_SYNTAX"
+  | "CHSK_ERR_EDN_DEPTH"
+  | "CHSK_ERR_FRAME_TOO_LARGE"
+  | "CHSK_ERR_UNPACK"
+  | "CHSK_ERR_BAD_ENVELOPE"
+  | "CHSK_ERR_BAD_EVENT"
+  // Encoding local values
+  | "CHSK_ERR_UNSUPPORTED_VALUE"
+  // HTTP / handshake refusals
+  | "CHSK_ERR_NO_CLIENT_ID"
+  | "CHSK_ERR_BAD_CSRF"
+  | "CHSK_ERR_BAD_ORIGIN"
+  | "CHSK_ERR_UNAUTHORIZED"
+  | "CHSK_ERR_REJECTED"
+  | "CHSK_ERR_TOO_MANY_POLLS"
+  | "CHSK_ERR_HTTP_STATUS"
+  // Lifecycle
+  | "CHSK_ERR_SERVER_CLOSED";
+
+export interface ChskErrorOptions {
+  /** WebSocket close code to use when this error ends a connection. */
+  closeCode?: number;
+  /** HTTP status to answer with when this error ends a request. */
+  status?: number;
+  cause?: unknown;
+  /** Extra machine-readable detail (e.g. the offending byte offset). */
+  detail?: Record<string, unknown>;
+}
+
+export class ChskError extends Error {
+  readonly code: ChskErrorCode;
+  readonly closeCode?: number;
+  readonly status?: number;
+  readonly detail?: Record<string, unknown>;
+
+  constructor(code: ChskErrorCode, message: string, options: ChskErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ChskError";
+    this.code = code;
+    if (options.closeCode !== undefined) this.closeCode = options.closeCode;
+    if (options.status !== undefined) this.status = options.status;
+    if (options.detail !== undefined) this.detail = options.detail;
+  }
+}
+
+export const isChskError = (x: unknown, code?: ChskErrorCode): x is ChskError =>
+  x instanceof ChskError && (code === undefined || x.code === code);
+
+/** WebSocket close codes chsk uses (RFC 6455 §7.4 plus the private range). */
+export const CloseCode = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  /** Unparseable frame or invalid envelope. */
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  POLICY_VIOLATION: 1008,
+  /** Frame over `maxFrameBytes`. */
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+  /** Sente's `chsk-break-connection!`. */
+  ABNORMAL: 3000,
+  /** The server closed a socket that stopped answering keep-alive pings. */
+  PING_TIMEOUT: 4000,
+} as const;
+
+/** A result type for decoders: peer input never throws. */
+export type Result<T, E = ChskError> = { ok: true; value: T } | { ok: false; error: E };
+export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
+export const err = <E>(error: E): Result<never, E> => ({ ok: false, error });
