@@ -1,6 +1,6 @@
 import type { Clock, Unsubscribe } from "../clock.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
-import type { ChskError } from "../protocol/errors.js";
+import type { ChskError, ChskErrorCode } from "../protocol/errors.js";
 import type { ChskEvent } from "../protocol/events.js";
 
 export type ClientType = "auto" | "ws" | "ajax";
@@ -30,6 +30,12 @@ export interface ClientState {
   lastClose?: { udt: number; reason: CloseReason };
   /** Approximate time (ms since epoch) of the next reconnect attempt. */
   udtNextReconnect?: number;
+  /**
+   * chsk addition: the last refusal or transport failure, e.g. an HTTP 403
+   * `Bad CSRF token` on an Ajax request or a WS upgrade. Not cleared by a
+   * later success; compare `udt` with the last open if that matters.
+   */
+  lastError?: { udt: number; code: ChskErrorCode; status?: number; message: string };
 }
 
 export interface StateChange {
@@ -94,6 +100,8 @@ export interface ClientOptions {
   wsPingTimeoutMs?: number;
   /** Ajax request timeout (long-polls and POSTs). @default 60_000 */
   ajaxTimeoutMs?: number;
+  /** Send cookies on cross-origin Ajax requests (fetch `credentials: "include"`; Sente's `:with-credentials?`). @default false */
+  withCredentials?: boolean;
   /** Delay before reconnect attempt n (n ≥ 2; attempt 1 is immediate). @default Sente's exp backoff */
   backoffMs?: (attempt: number) => number;
   /** @default true */
@@ -141,6 +149,8 @@ export interface Client {
   readonly state: Readonly<ClientState>;
   /** Fire and forget. False (and nothing sent) when not open. */
   send(event: ChskEvent): boolean;
+  /** Fire and forget with options (`{ flush }`) but no `timeoutMs`. */
+  send(event: ChskEvent, options: SendOptions & { timeoutMs?: undefined }): boolean;
   /** Request/reply: resolves with the reply; rejects with CHSK_ERR_CLOSED / _TIMEOUT / _TRANSPORT. */
   send(event: ChskEvent, options: SendOptions & { timeoutMs: number }): Promise<unknown>;
   send(event: ChskEvent, timeoutMs: number): Promise<unknown>;

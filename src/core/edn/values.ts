@@ -32,8 +32,45 @@
  * object's keys are written as keywords.
  */
 
-const keywords = new Map<string, Keyword>();
-const symbols = new Map<string, Sym>();
+/**
+ * Interning that a peer can't use to grow memory without bound: the first
+ * `STRONG_LIMIT` names (an app's whole vocabulary, in practice) are held
+ * strongly and cost one Map lookup; names beyond that are held weakly, so a
+ * stream of unique keywords from a hostile peer is garbage once dropped,
+ * while identity (`kw(x) === kw(x)`) still holds for every live instance.
+ */
+class InternTable<T extends object> {
+  static readonly STRONG_LIMIT = 10_000;
+  #strong = new Map<string, T>();
+  #weak = new Map<string, WeakRef<T>>();
+  #registry = new FinalizationRegistry<string>((name) => {
+    const ref = this.#weak.get(name);
+    if (ref !== undefined && ref.deref() === undefined) this.#weak.delete(name);
+  });
+
+  constructor(private readonly make: (name: string) => T) {}
+
+  get(name: string): T {
+    const hit = this.#strong.get(name);
+    if (hit !== undefined) return hit;
+    return this.#strong.size < InternTable.STRONG_LIMIT ? this.#addStrong(name) : this.#getWeak(name);
+  }
+
+  #addStrong(name: string): T {
+    const x = this.make(name);
+    this.#strong.set(name, x);
+    return x;
+  }
+
+  #getWeak(name: string): T {
+    const live = this.#weak.get(name)?.deref();
+    if (live !== undefined) return live;
+    const x = this.make(name);
+    this.#weak.set(name, new WeakRef(x));
+    this.#registry.register(x, name);
+    return x;
+  }
+}
 
 /** An EDN keyword. Instances are interned, so `===` and `Map` keys work. */
 export class Keyword {
@@ -51,12 +88,7 @@ export class Keyword {
   }
 
   static of(fqn: string): Keyword {
-    let k = keywords.get(fqn);
-    if (k === undefined) {
-      k = new Keyword(fqn);
-      keywords.set(fqn, k);
-    }
-    return k;
+    return keywords.get(fqn);
   }
 
   toString(): string {
@@ -75,12 +107,7 @@ export class Sym {
     this.fqn = fqn;
   }
   static of(fqn: string): Sym {
-    let s = symbols.get(fqn);
-    if (s === undefined) {
-      s = new Sym(fqn);
-      symbols.set(fqn, s);
-    }
-    return s;
+    return symbols.get(fqn);
   }
   toString(): string {
     return this.fqn;
@@ -89,6 +116,10 @@ export class Sym {
     return this.fqn;
   }
 }
+
+// The constructors are private; the tables are their only callers.
+const keywords = new InternTable<Keyword>((fqn) => new (Keyword as unknown as new (f: string) => Keyword)(fqn));
+const symbols = new InternTable<Sym>((fqn) => new (Sym as unknown as new (f: string) => Sym)(fqn));
 
 /** Shorthand for {@link Keyword.of}: `kw("my/ev")` is `:my/ev`. */
 export const kw = (fqn: string): Keyword => Keyword.of(fqn);
@@ -115,7 +146,8 @@ export class Char {
 export class Double extends Number {}
 
 /** Mark a number as a double for the writer: `double(1)` writes `1.0`. */
-export const double = (n: number): Double => new Double(n);
+// Reflect.construct: `new` on a built-in subclass makes V8 deoptimize the caller.
+export const double = (n: number): Double => Reflect.construct(Number, [n], Double) as Double;
 
 /** An arbitrary-precision decimal (`1.50M`). The digits are kept as text. */
 export class BigDec {
@@ -176,7 +208,7 @@ export class List<T = EdnValue> extends Array<T> {
     return Array;
   }
   static from_<T>(items: Iterable<T>): List<T> {
-    const l = new List<T>();
+    const l = Reflect.construct(Array, [], List) as List<T>;
     for (const x of items) l.push(x);
     return l;
   }

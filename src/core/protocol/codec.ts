@@ -34,9 +34,12 @@ function uidToWire(uid: unknown, packer: Packer): unknown {
   return uid === null || uid === undefined ? marker(packer, NIL_UID) : uid;
 }
 
-/** The uid from a handshake: `:sente/nil-uid` (any era) becomes `null`. */
-export function uidFromWire(x: unknown): unknown {
-  const s = x instanceof Keyword ? x.fqn : undefined;
+/**
+ * The uid from a handshake: `:sente/nil-uid` (any era) becomes `null`. With
+ * a keyword-less packer (`keywordsAsStrings`) the marker arrives as a string.
+ */
+export function uidFromWire(x: unknown, keywordsAsStrings = false): unknown {
+  const s = x instanceof Keyword ? x.fqn : keywordsAsStrings && typeof x === "string" ? x : undefined;
   if (s === NIL_UID || s === LEGACY_NIL_UID) return null;
   return x ?? null;
 }
@@ -99,6 +102,10 @@ export function unpackEnvelope(packer: Packer, data: string | Uint8Array, limits
       data = data.slice(1);
       unwrapped = true;
     }
+  } else if (typeof data !== "string" && !packer.binary && (data[0] === 0x2b || data[0] === 0x2d)) {
+    // The same prefixes when a transport hands a text frame over as UTF-8 bytes.
+    unwrapped = data[0] === 0x2d;
+    data = data.subarray(1);
   }
   const r = packer.unpack(data, limits);
   if (!r.ok) return r;
@@ -161,7 +168,7 @@ function asHandshake(value: unknown, packer: Packer): ServerMessage | undefined 
   const body = value[1];
   // 0.8-0.14 sent `[:chsk/handshake :ws]`: no uid.
   if (!Array.isArray(body)) return { kind: "handshake", uid: null, handshakeData: null };
-  return { kind: "handshake", uid: uidFromWire(body[0]), handshakeData: body.length > 2 ? (body[2] ?? null) : null };
+  return { kind: "handshake", uid: uidFromWire(body[0], packer.keywordsAsStrings), handshakeData: body.length > 2 ? (body[2] ?? null) : null };
 }
 
 function asPush(value: unknown, packer: Packer): Result<ServerMessage> {

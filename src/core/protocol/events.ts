@@ -1,4 +1,4 @@
-import { Keyword } from "../edn/values.js";
+import { Keyword, List } from "../edn/values.js";
 import { ChskError } from "./errors.js";
 
 /**
@@ -41,7 +41,8 @@ export function idString(id: unknown): string | undefined {
  * must be a keyword.
  */
 export function validateEvent(x: unknown, acceptStringIds = true): EventProblem | null {
-  if (!Array.isArray(x)) return "wrong-type";
+  // An EDN list `(:my/ev 1)` is not a vector, so Sente rejects it too.
+  if (!Array.isArray(x) || x instanceof List) return "wrong-type";
   if (x.length !== 1 && x.length !== 2) return "wrong-length";
   const id = x[0];
   let fqn: string;

@@ -1,0 +1,172 @@
+/**
+ * Callbacks waiting for replies (Sente's `cbs-waiting_`).
+ *
+ * Each pending request gets a 6-character id, the first 6 chars of a random
+ * UUID (encore `uuid-str 6`), which travels as the envelope's cb id and comes
+ * back with the reply. A pending entry settles exactly once: by its reply, by
+ * its timeout (`CHSK_ERR_TIMEOUT`) or by {@link AckTable.rejectAll}. Replies
+ * for ids that are not pending (late, or never sent) are reported as
+ * "unknown" by `resolve` returning false, so the caller can warn.
+ *
+ * Timeouts do not cost one platform timer per request: the table keeps a
+ * single timer armed for the earliest deadline and sweeps when it fires.
+ */
+import type { Cancel, Clock } from "../clock.js";
+import { ChskError } from "../protocol/errors.js";
+import type { ReplyCallback } from "./types.js";
+
+/** A random 6-char callback id (hex digits of a v4 UUID). */
+export function randomCbId(): string {
+  return globalThis.crypto.randomUUID().slice(0, 6);
+}
+
+/** One waiting request; either a callback or a promise's resolvers. */
+class Pending {
+  constructor(
+    readonly id: string,
+    readonly deadline: number,
+    readonly timeoutMs: number,
+    readonly cb: ReplyCallback | null,
+    readonly resolve: ((v: unknown) => void) | null,
+    readonly reject: ((e: unknown) => void) | null,
+  ) {}
+}
+
+export interface AckTableOptions {
+  /** @default randomCbId */
+  newId?: () => string;
+  /** A callback threw while being settled. @default rethrow on a microtask */
+  onCallbackError?: (e: unknown) => void;
+}
+
+const rethrow = (e: unknown) =>
+  queueMicrotask(() => {
+    throw e;
+  });
+
+export class AckTable {
+  readonly #clock: Clock;
+  readonly #newId: () => string;
+  readonly #onCallbackError: (e: unknown) => void;
+  readonly #pending = new Map<string, Pending>();
+  #timerAt = Infinity;
+  #cancelTimer: Cancel | null = null;
+  readonly #onTimer = () => this.#sweep();
+
+  constructor(clock: Clock, options: AckTableOptions = {}) {
+    this.#clock = clock;
+    this.#newId = options.newId ?? randomCbId;
+    this.#onCallbackError = options.onCallbackError ?? rethrow;
+  }
+
+  /** How many requests are waiting. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  has(id: string): boolean {
+    return this.#pending.has(id);
+  }
+
+  /** Register a callback; returns its cb id. `cb(CHSK_ERR_TIMEOUT)` after `timeoutMs`. */
+  add(timeoutMs: number, cb: ReplyCallback): string {
+    return this.#insert(timeoutMs, cb, null, null);
+  }
+
+  /** Register a promise; it rejects with CHSK_ERR_TIMEOUT after `timeoutMs`. */
+  addPromise(timeoutMs: number): { id: string; promise: Promise<unknown> } {
+    let res!: (v: unknown) => void;
+    let rej!: (e: unknown) => void;
+    const promise = new Promise<unknown>((a, b) => {
+      res = a;
+      rej = b;
+    });
+    return { id: this.#insert(timeoutMs, null, res, rej), promise };
+  }
+
+  #insert(timeoutMs: number, cb: ReplyCallback | null, res: ((v: unknown) => void) | null, rej: ((e: unknown) => void) | null): string {
+    let id = this.#newId();
+    while (this.#pending.has(id)) id = this.#newId();
+    const deadline = this.#clock.now() + timeoutMs;
+    this.#pending.set(id, new Pending(id, deadline, timeoutMs, cb, res, rej));
+    if (deadline < this.#timerAt) this.#arm(deadline);
+    return id;
+  }
+
+  /** Settle `id` with a reply. False if nothing was waiting for it (late or unknown). */
+  resolve(id: string, value: unknown): boolean {
+    const p = this.#pending.get(id);
+    if (p === undefined) return false;
+    this.#pending.delete(id);
+    this.#settle(p, null, value);
+    return true;
+  }
+
+  /** Settle `id` with an error. False if nothing was waiting for it. */
+  reject(id: string, error: ChskError): boolean {
+    const p = this.#pending.get(id);
+    if (p === undefined) return false;
+    this.#pending.delete(id);
+    this.#settle(p, error, undefined);
+    return true;
+  }
+
+  /** Settle every waiting request with `error` (used by `close()`), and cancel the timer. */
+  rejectAll(error: ChskError): void {
+    const all = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#disarm();
+    for (const p of all) this.#settle(p, error, undefined);
+  }
+
+  /** Cancel the timer and forget every entry without settling it. */
+  dispose(): void {
+    this.#pending.clear();
+    this.#disarm();
+  }
+
+  #settle(p: Pending, error: ChskError | null, value: unknown): void {
+    try {
+      if (p.cb !== null) {
+        if (error === null) p.cb(null, value);
+        else p.cb(error);
+      } else if (error === null) p.resolve!(value);
+      else p.reject!(error);
+    } catch (e) {
+      this.#onCallbackError(e);
+    }
+  }
+
+  #arm(at: number): void {
+    this.#cancelTimer?.();
+    this.#timerAt = at;
+    this.#cancelTimer = this.#clock.setTimer(Math.max(0, at - this.#clock.now()), this.#onTimer);
+  }
+
+  #disarm(): void {
+    this.#cancelTimer?.();
+    this.#cancelTimer = null;
+    this.#timerAt = Infinity;
+  }
+
+  #sweep(): void {
+    this.#cancelTimer = null;
+    this.#timerAt = Infinity;
+    const now = this.#clock.now();
+    let expired: Pending[] | null = null;
+    let next = Infinity;
+    for (const p of this.#pending.values()) {
+      if (p.deadline <= now) (expired ??= []).push(p);
+      else if (p.deadline < next) next = p.deadline;
+    }
+    if (expired !== null) {
+      for (const p of expired) this.#pending.delete(p.id);
+    }
+    if (next !== Infinity) this.#arm(next);
+    if (expired !== null) {
+      for (const p of expired) {
+        this.#settle(p, new ChskError("CHSK_ERR_TIMEOUT", `No reply within ${p.timeoutMs} ms`, { detail: { cbId: p.id } }), undefined);
+      }
+    }
+  }
+}

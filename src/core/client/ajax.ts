@@ -1,0 +1,246 @@
+/**
+ * The Ajax transport (protocol.md §1.3, §1.5, §4, §5.4): a long-poll loop
+ * per connection attempt ({@link AjaxPoller}) and one POST per send
+ * ({@link ajaxPost}). Requests go through an injected `fetch`.
+ *
+ * Poll loop: `GET ?<params>&udt=…&client-id=…[&handshake%3F=1]` (the flag
+ * while the client is not open). A handshake is handled and re-polled at
+ * once, `:chsk/timeout` re-polls, a push batch is delivered and re-polled.
+ * The client-side request timeout (60 s) re-polls immediately; any other
+ * failure (network, non-200, empty or unreadable body) ends the attempt as
+ * closed/"unexpected", and the state machine retries with backoff.
+ */
+import type { Clock } from "../clock.js";
+import type { DecodeLimits, Packer } from "../packers/types.js";
+import { decodeServerMessage } from "../protocol/codec.js";
+import { ChskError } from "../protocol/errors.js";
+import type { ChskEvent } from "../protocol/events.js";
+import type { ConnInput } from "./conn-machine.js";
+import type { ReplyCallback } from "./types.js";
+import { appendQuery } from "./url.js";
+
+export interface AjaxHost {
+  readonly packer: Packer;
+  readonly clock: Clock;
+  readonly limits: DecodeLimits | undefined;
+  readonly fetch: typeof fetch;
+  /** Client-side timeout of long-polls (and of POSTs that want no reply). */
+  readonly ajaxTimeoutMs: number;
+  readonly credentials: RequestCredentials | undefined;
+  /** `http(s)://host/path[?query]` */
+  readonly ajaxUrl: string;
+  /** `encodeURIComponent(clientId)` */
+  readonly encodedClientId: string;
+  isOpen(): boolean;
+  isCurrent(conn: number): boolean;
+  /** The poll URL with fresh `udt`, and `handshake%3F=1` if asked. */
+  pollUrl(handshake: boolean): string;
+  /** Headers for one request (re-reads a csrf token function). */
+  headers(contentType: string | undefined): Record<string, string>;
+  dispatch(input: ConnInput): void;
+  frameIn(transport: "ajax", data: string | Uint8Array): void;
+  frameOut(transport: "ajax", data: string | Uint8Array): void;
+  report(error: ChskError, record: boolean): void;
+  deliver(events: ChskEvent[], bad: unknown[]): void;
+}
+
+export type HttpOutcome =
+  | { ok: true; status: number; body: string | Uint8Array }
+  | { ok: false; reason: "timeout" | "aborted" | "network"; error?: unknown };
+
+let utf8: TextDecoder | undefined;
+const bodyText = (b: string | Uint8Array): string => (typeof b === "string" ? b : (utf8 ??= new TextDecoder()).decode(b));
+
+/** One request with a Clock-driven timeout. Never throws. */
+export async function httpCall(
+  fetchFn: typeof fetch,
+  clock: Clock,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  binary: boolean,
+  ctrl: AbortController = new AbortController(),
+): Promise<HttpOutcome> {
+  let timedOut = false;
+  const cancel = clock.setTimer(timeoutMs, () => {
+    timedOut = true;
+    ctrl.abort();
+  });
+  init.signal = ctrl.signal;
+  try {
+    const res = await fetchFn(url, init);
+    // Read refusals as text whatever the packer, so they can be shown.
+    const body = binary && res.status === 200 ? new Uint8Array(await res.arrayBuffer()) : await res.text();
+    return { ok: true, status: res.status, body };
+  } catch (error) {
+    if (timedOut) return { ok: false, reason: "timeout" };
+    if (ctrl.signal.aborted) return { ok: false, reason: "aborted" };
+    return { ok: false, reason: "network", error };
+  } finally {
+    cancel();
+  }
+}
+
+const isEmpty = (b: string | Uint8Array) => (typeof b === "string" ? b.length === 0 : b.byteLength === 0);
+
+/** The error a non-200 answer is reported with: `HTTP 403 Bad CSRF token`. */
+export function httpStatusError(status: number, body: string | Uint8Array, transport: "ajax" | "ws"): ChskError {
+  const text = bodyText(body).slice(0, 1024);
+  return new ChskError("CHSK_ERR_HTTP_STATUS", `HTTP ${status}${text ? " " + text : ""}`, {
+    status,
+    detail: { status, body: text, transport },
+  });
+}
+
+const networkError = (what: string, error: unknown) =>
+  new ChskError("CHSK_ERR_TRANSPORT", `${what} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
+
+/** The long-poll loop of one connection attempt. */
+export class AjaxPoller {
+  readonly conn: number;
+  readonly #host: AjaxHost;
+  #stopped = false;
+  #ctrl: AbortController | null = null;
+
+  constructor(host: AjaxHost, conn: number) {
+    this.#host = host;
+    this.conn = conn;
+  }
+
+  start(): void {
+    void this.#loop();
+  }
+
+  /** Abort the poll in flight; the loop reports nothing more. */
+  stop(): void {
+    this.#stopped = true;
+    this.#ctrl?.abort();
+    this.#ctrl = null;
+  }
+
+  #live(): boolean {
+    return !this.#stopped && this.#host.isCurrent(this.conn);
+  }
+
+  #fail(error: ChskError, record: boolean): void {
+    this.#stopped = true;
+    this.#host.report(error, record);
+    this.#host.dispatch({ type: "closed", conn: this.conn, reason: "unexpected" });
+  }
+
+  async #loop(): Promise<void> {
+    const host = this.#host;
+    const binary = host.packer.binary;
+    while (this.#live()) {
+      const url = host.pollUrl(!host.isOpen());
+      const ctrl = (this.#ctrl = new AbortController());
+      const init: RequestInit = { method: "GET", headers: host.headers(undefined) };
+      if (host.credentials !== undefined) init.credentials = host.credentials;
+      const out = await httpCall(host.fetch, host.clock, url, init, host.ajaxTimeoutMs, binary, ctrl);
+      if (this.#ctrl === ctrl) this.#ctrl = null;
+      if (!this.#live()) return;
+      if (!out.ok) {
+        if (out.reason === "timeout") continue; // Sente: (poll-fn 0), no backoff
+        if (out.reason === "aborted") return;
+        this.#fail(networkError("Ajax poll", out.error), true);
+        return;
+      }
+      if (out.status !== 200) {
+        this.#fail(httpStatusError(out.status, out.body, "ajax"), true);
+        return;
+      }
+      if (isEmpty(out.body)) {
+        this.#fail(new ChskError("CHSK_ERR_TRANSPORT", "Ajax poll: empty response body"), true);
+        return;
+      }
+      host.frameIn("ajax", out.body);
+      const r = decodeServerMessage(host.packer, out.body, "poll", host.limits);
+      if (!r.ok) {
+        this.#fail(r.error, true);
+        return;
+      }
+      const m = r.value;
+      if (m.kind === "handshake") {
+        host.dispatch({ type: "handshake", conn: this.conn, uid: m.uid, handshakeData: m.handshakeData });
+      } else if (m.kind === "push") {
+        host.deliver(m.events, m.bad);
+      }
+      // "timeout" (and anything else): just re-poll.
+    }
+  }
+}
+
+/**
+ * One Ajax send. Text packers: form body `udt=…&client-id=…&ppstr=…`;
+ * binary packers: the bytes, with `udt`, `client-id` and `binary%3F=true`
+ * in the query. `cb` (if any) gets the reply or CHSK_ERR_TIMEOUT /
+ * CHSK_ERR_TRANSPORT / CHSK_ERR_CLOSED (aborted by `close()`).
+ */
+export async function ajaxPost(
+  host: AjaxHost,
+  frame: string | Uint8Array,
+  timeoutMs: number,
+  cb: ReplyCallback | null,
+  inflight: Set<AbortController>,
+): Promise<void> {
+  const now = host.clock.now();
+  let url = host.ajaxUrl;
+  let body: string | Uint8Array;
+  let contentType: string;
+  if (typeof frame === "string") {
+    body = `udt=${now}&client-id=${host.encodedClientId}&ppstr=${encodeURIComponent(frame)}`;
+    contentType = "application/x-www-form-urlencoded;charset=UTF-8";
+  } else {
+    url = appendQuery(url, `udt=${now}&client-id=${host.encodedClientId}&binary%3F=true`);
+    body = frame;
+    contentType = "application/octet-stream";
+  }
+  const init: RequestInit = { method: "POST", headers: host.headers(contentType), body: body as BodyInit };
+  if (host.credentials !== undefined) init.credentials = host.credentials;
+  const ctrl = new AbortController();
+  inflight.add(ctrl);
+  host.frameOut("ajax", frame);
+  const out = await httpCall(host.fetch, host.clock, url, init, timeoutMs, host.packer.binary, ctrl);
+  inflight.delete(ctrl);
+
+  let error: ChskError | null = null;
+  let reply: unknown;
+  if (!out.ok) {
+    if (out.reason === "timeout") error = new ChskError("CHSK_ERR_TIMEOUT", `No reply within ${timeoutMs} ms`);
+    else if (out.reason === "aborted") error = new ChskError("CHSK_ERR_CLOSED", "Client closed");
+    else {
+      error = networkError("Ajax POST", out.error);
+      host.report(error, true);
+    }
+  } else if (out.status !== 200) {
+    const refusal = httpStatusError(out.status, out.body, "ajax");
+    host.report(refusal, true);
+    error = new ChskError("CHSK_ERR_TRANSPORT", refusal.message, { status: out.status, detail: refusal.detail!, cause: refusal });
+  } else if (isEmpty(out.body)) {
+    error = new ChskError("CHSK_ERR_TRANSPORT", "Ajax POST: empty response body");
+    host.report(error, false);
+  } else {
+    host.frameIn("ajax", out.body);
+    const r = decodeServerMessage(host.packer, out.body, "post", host.limits);
+    if (!r.ok) {
+      host.report(r.error, false);
+      error = new ChskError("CHSK_ERR_TRANSPORT", `Ajax POST: unreadable reply (${r.error.message})`, { cause: r.error });
+    } else {
+      const m = r.value;
+      if (m.kind === "value") reply = m.value;
+      else if (m.kind === "timeout") error = new ChskError("CHSK_ERR_TIMEOUT", "The server gave up waiting for a reply (:chsk/timeout)");
+      else reply = null; // "accepted" (:chsk/dummy-cb-200)
+    }
+  }
+  if (cb === null) return;
+  try {
+    if (error === null) cb(null, reply);
+    else cb(error);
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * `chsk/client` for Node: the same API as the browser entry, with
+ * WebSockets from the `ws` package (so `headers`, including `Cookie`, reach
+ * the upgrade request) and Node's global `fetch` for Ajax (which also
+ * accepts a `Cookie` header).
+ */
+import WebSocket from "ws";
+import { createClient as createCoreClient } from "./create-client.js";
+import type { Client, ClientOptions, WebSocketFactory, WebSocketLike } from "./types.js";
+
+export * from "./index.js";
+
+export interface NodeWebSocketOptions {
+  /** Offer permessage-deflate. Off by default: it costs ~300 KB of zlib state per socket. @default false */
+  perMessageDeflate?: boolean;
+  /** Largest accepted frame, bytes. @default 104_857_600 (ws default) */
+  maxPayload?: number;
+  /** Upgrade handshake timeout, ms. @default none */
+  handshakeTimeout?: number;
+  /** Extra `ws` client options (agent, TLS, …). */
+  wsOptions?: WebSocket.ClientOptions;
+}
+
+/**
+ * Wraps a `ws` socket in the WHATWG shape chsk expects. A refused upgrade
+ * (HTTP 401/403/500…) is read, and reported to `onerror` with `status` and
+ * the first KiB of `body`, so `state.lastError` can say "HTTP 403 Bad CSRF token".
+ */
+class NodeWebSocket implements WebSocketLike {
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string; wasClean: boolean }) => void) | null = null;
+  binaryType = "arraybuffer";
+  readonly #ws: WebSocket;
+  #refusal: { status: number; body: string } | null = null;
+  /** Reused for every message: the client reads `data` synchronously. */
+  readonly #msg: { data: unknown } = { data: null };
+
+  constructor(url: string, headers: Record<string, string> | undefined, o: NodeWebSocketOptions) {
+    const opts: WebSocket.ClientOptions = { perMessageDeflate: o.perMessageDeflate ?? false, ...o.wsOptions };
+    if (headers !== undefined) opts.headers = { ...o.wsOptions?.headers, ...headers };
+    if (o.maxPayload !== undefined) opts.maxPayload = o.maxPayload;
+    if (o.handshakeTimeout !== undefined) opts.handshakeTimeout = o.handshakeTimeout;
+    const ws = (this.#ws = new WebSocket(url, opts));
+    ws.binaryType = "nodebuffer";
+    ws.on("open", () => this.onopen?.({ type: "open" }));
+    ws.on("message", (data: Buffer, isBinary: boolean) => {
+      const ev = this.#msg;
+      ev.data = isBinary ? data : data.toString();
+      this.onmessage?.(ev);
+      ev.data = null;
+    });
+    ws.on("error", (error: Error) => {
+      const r = this.#refusal;
+      this.onerror?.(
+        r === null
+          ? { type: "error", message: error.message, error }
+          : { type: "error", message: `Unexpected server response: ${r.status}`, error, status: r.status, body: r.body },
+      );
+    });
+    // The EventTarget close event computes `wasClean` (close frames sent and received).
+    ws.addEventListener("close", (ev) => this.onclose?.({ code: ev.code, reason: ev.reason, wasClean: ev.wasClean }));
+    ws.on("unexpected-response", (req, res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        this.#refusal = { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8").slice(0, 1024) };
+        res.destroy();
+        ws.terminate(); // → error + close, like an unhandled unexpected-response
+      };
+      const timer = setTimeout(finish, 2_000);
+      timer.unref?.();
+      res.on("data", (c: Buffer) => {
+        if (size < 1024) chunks.push(c);
+        size += c.length;
+        if (size >= 1024) finish();
+      });
+      res.on("end", finish);
+      res.on("error", finish);
+      void req;
+    });
+  }
+
+  get readyState(): number {
+    return this.#ws.readyState;
+  }
+
+  send(data: string | ArrayBufferLike | Uint8Array): void {
+    this.#ws.send(data);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.#ws.close(code, reason);
+  }
+}
+
+/** A {@link WebSocketFactory} on the `ws` package. */
+export function nodeWebSocketFactory(options: NodeWebSocketOptions = {}): WebSocketFactory {
+  return (url, headers) => new NodeWebSocket(url, headers, options);
+}
+
+const defaultFactory = nodeWebSocketFactory();
+
+/** Create a client using `ws` and Node's `fetch` unless the options give others. */
+export function createClient(options: ClientOptions): Client {
+  const o: ClientOptions = { ...options };
+  if (o.webSocket === undefined) o.webSocket = defaultFactory;
+  if (o.fetch === undefined && typeof globalThis.fetch === "function") o.fetch = globalThis.fetch;
+  return createCoreClient(o);
+}

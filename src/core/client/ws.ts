@@ -1,0 +1,229 @@
+/**
+ * The WebSocket transport: one {@link WsConn} per connection attempt.
+ *
+ * It owns the socket and the client keep-alive loop (protocol.md §5.3) and
+ * classifies inbound frames (§3.1): handshake → the state machine; server
+ * ping → immediate `[[:chsk/ws-pong] nil]`; reply → the ack table; anything
+ * else → a push batch. The client is "open" only on the handshake, never on
+ * the socket's `onopen`.
+ */
+import type { Cancel, Clock } from "../clock.js";
+import type { DecodeLimits, Packer } from "../packers/types.js";
+import { decodeServerMessage, encodeClientEvent } from "../protocol/codec.js";
+import { ChskError } from "../protocol/errors.js";
+import { type ChskEvent, Reserved } from "../protocol/events.js";
+import type { AckTable } from "./ack-table.js";
+import type { ConnInput } from "./conn-machine.js";
+import type { ReplyCallback, WebSocketFactory, WebSocketLike } from "./types.js";
+
+/** What a {@link WsConn} needs from its client. */
+export interface WsHost {
+  readonly packer: Packer;
+  readonly clock: Clock;
+  readonly limits: DecodeLimits | undefined;
+  readonly acks: AckTable;
+  /** `[[:chsk/ws-pong] nil]`, packed once. */
+  readonly pongFrame: string | Uint8Array;
+  dispatch(input: ConnInput): void;
+  /** Is `conn` the client's current attempt? Frames from older sockets are dropped. */
+  isCurrent(conn: number): boolean;
+  frameIn(transport: "ws", data: string | Uint8Array): void;
+  frameOut(transport: "ws", data: string | Uint8Array): void;
+  /** Report a problem on the tap (and optionally on `state.lastError`). */
+  report(error: ChskError, record: boolean): void;
+  serverPing(): void;
+  lateReply(cbId: string, value: unknown): void;
+  deliver(events: ChskEvent[], bad: unknown[]): void;
+}
+
+/** An error event as the platforms deliver it (browser Event, `ws` ErrorEvent, or chsk's Node wrapper). */
+interface ErrorLike {
+  message?: unknown;
+  error?: { message?: unknown };
+  /** Set by chsk's Node factory when the upgrade got a non-101 answer. */
+  status?: unknown;
+  body?: unknown;
+}
+
+const PING_EVENT: ChskEvent = [Reserved.wsPing];
+
+/** Normalise a `MessageEvent.data`: text stays text, binary becomes a `Uint8Array` view. */
+export function frameData(d: unknown): string | Uint8Array | null {
+  if (typeof d === "string" || d instanceof Uint8Array) return d;
+  if (d instanceof ArrayBuffer) return new Uint8Array(d);
+  if (ArrayBuffer.isView(d)) return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+  return null;
+}
+
+export class WsConn {
+  readonly conn: number;
+  readonly #host: WsHost;
+  readonly #kaliveMs: number;
+  readonly #pingTimeoutMs: number;
+  #socket: WebSocketLike | null = null;
+  /** Anything sent or received since the last keep-alive check. */
+  #activity = false;
+  #kalive: Cancel | null = null;
+  #closed = false;
+
+  readonly #onKalive = () => this.#kaliveTick();
+  readonly #onPingReply: ReplyCallback = (error, reply) => {
+    if (error !== null || reply !== "pong") {
+      this.#host.dispatch({ type: "reconnect", reason: "ws-ping-timeout", conn: this.conn });
+    }
+  };
+
+  constructor(host: WsHost, conn: number, kaliveMs: number, pingTimeoutMs: number) {
+    this.#host = host;
+    this.conn = conn;
+    this.#kaliveMs = kaliveMs;
+    this.#pingTimeoutMs = pingTimeoutMs;
+  }
+
+  /** Create the socket. Reports a throwing factory as a WS error followed by a close. */
+  open(factory: WebSocketFactory, url: string, headers: Record<string, string> | undefined): void {
+    let s: WebSocketLike;
+    try {
+      s = factory(url, headers);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.#host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket constructor failed: ${message}`, { cause: e }), true);
+      this.#host.dispatch({ type: "ws-error", conn: this.conn, message });
+      this.#host.dispatch({ type: "closed", conn: this.conn, reason: "unexpected" });
+      return;
+    }
+    this.#socket = s;
+    s.binaryType = "arraybuffer";
+    s.onmessage = (ev) => this.#onMessage(ev.data);
+    s.onerror = (ev) => this.#onError(ev as ErrorLike);
+    s.onclose = (ev) => this.#onClose(ev);
+  }
+
+  /** Send one frame. False (nothing sent) if the socket is missing or `send` threw. */
+  send(frame: string | Uint8Array): boolean {
+    const s = this.#socket;
+    if (s === null) return false;
+    try {
+      s.send(frame);
+    } catch (e) {
+      this.#host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket send failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }), false);
+      return false;
+    }
+    this.#activity = true;
+    this.#host.frameOut("ws", frame);
+    return true;
+  }
+
+  /** The handshake arrived: start the keep-alive loop. */
+  opened(): void {
+    if (this.#kalive === null && this.#kaliveMs > 0 && !this.#closed) {
+      this.#activity = false;
+      this.#kalive = this.#host.clock.setTimer(this.#kaliveMs, this.#onKalive);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    this.#stopKalive();
+    this.#closed = true;
+    const s = this.#socket;
+    if (s === null) return;
+    try {
+      s.close(code, reason);
+    } catch {
+      // Already closed / closing.
+    }
+  }
+
+  #stopKalive(): void {
+    this.#kalive?.();
+    this.#kalive = null;
+  }
+
+  /** Sente: every kalive ms, if nothing was sent or received in the window, ping with a reply timeout. */
+  #kaliveTick(): void {
+    this.#kalive = null;
+    if (this.#closed || !this.#host.isCurrent(this.conn)) return;
+    if (!this.#activity) {
+      const host = this.#host;
+      const id = host.acks.add(this.#pingTimeoutMs, this.#onPingReply);
+      if (!this.send(encodeClientEvent(host.packer, PING_EVENT, id))) {
+        host.acks.reject(id, new ChskError("CHSK_ERR_TRANSPORT", "Keep-alive ping could not be sent"));
+        return;
+      }
+    }
+    // The ping itself does not count as activity for the next window.
+    this.#activity = false;
+    this.#kalive = this.#host.clock.setTimer(this.#kaliveMs, this.#onKalive);
+  }
+
+  #onMessage(raw: unknown): void {
+    const host = this.#host;
+    // Frames from a superseded socket (closing in the background) are dropped.
+    if (!host.isCurrent(this.conn)) return;
+    const data = frameData(raw);
+    if (data === null) {
+      host.report(new ChskError("CHSK_ERR_UNPACK", "Unsupported WebSocket message data (Blob?)"), false);
+      return;
+    }
+    this.#activity = true;
+    host.frameIn("ws", data);
+    const r = decodeServerMessage(host.packer, data, "ws", host.limits);
+    if (!r.ok) {
+      host.report(r.error, false);
+      return;
+    }
+    const m = r.value;
+    switch (m.kind) {
+      case "handshake":
+        host.dispatch({ type: "handshake", conn: this.conn, uid: m.uid, handshakeData: m.handshakeData });
+        return;
+      case "ping":
+        this.send(host.pongFrame);
+        host.serverPing();
+        return;
+      case "reply":
+        if (!host.acks.resolve(m.cbId, m.value)) host.lateReply(m.cbId, m.value);
+        return;
+      case "push":
+        host.deliver(m.events, m.bad);
+        return;
+      default:
+        // "timeout" / "accepted" / "value" are Ajax-only classifications.
+        return;
+    }
+  }
+
+  #onError(ev: ErrorLike | null | undefined): void {
+    const host = this.#host;
+    if (!host.isCurrent(this.conn)) return;
+    const msg = ev?.message ?? ev?.error?.message;
+    const message = typeof msg === "string" && msg.length > 0 ? msg : "WebSocket error";
+    if (typeof ev?.status === "number") {
+      const body = typeof ev.body === "string" ? ev.body : "";
+      host.report(
+        new ChskError("CHSK_ERR_HTTP_STATUS", `HTTP ${ev.status}${body ? " " + body : ""}`, {
+          status: ev.status,
+          detail: { status: ev.status, body, transport: "ws" },
+        }),
+        true,
+      );
+    } else {
+      host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket error: ${message}`), true);
+    }
+    host.dispatch({ type: "ws-error", conn: this.conn, message });
+  }
+
+  #onClose(ev: { code: number; reason: string; wasClean: boolean }): void {
+    this.#stopKalive();
+    this.#closed = true;
+    this.#socket = null;
+    const code = typeof ev?.code === "number" ? ev.code : 1006;
+    const clean = Boolean(ev?.wasClean);
+    this.#host.dispatch({
+      type: "closed",
+      conn: this.conn,
+      reason: clean ? "clean" : "unexpected",
+      wsClose: { code, reason: typeof ev?.reason === "string" ? ev.reason : "", clean },
+    });
+  }
+}

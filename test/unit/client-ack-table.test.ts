@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { AckTable, randomCbId } from "../../src/core/client/ack-table.js";
+import { ChskError, isChskError } from "../../src/core/protocol/errors.js";
+import { ManualClock } from "./client-fakes.js";
+
+describe("client ack table", () => {
+  it("ids are 6 hex chars", () => {
+    for (let i = 0; i < 50; i++) assert.match(randomCbId(), /^[0-9a-f]{6}$/);
+  });
+
+  it("resolves a callback once; a second reply is reported as unknown", () => {
+    const clock = new ManualClock();
+    const t = new AckTable(clock);
+    const got: unknown[] = [];
+    const id = t.add(5000, (e, v) => got.push(e ?? v));
+    assert.equal(t.size, 1);
+    assert.equal(t.resolve(id, { ok: 1 }), true);
+    assert.equal(t.resolve(id, { ok: 2 }), false);
+    assert.deepEqual(got, [{ ok: 1 }]);
+    assert.equal(t.size, 0);
+    clock.advance(10_000);
+    assert.equal(got.length, 1, "no timeout after the reply");
+  });
+
+  it("times out exactly at the deadline with CHSK_ERR_TIMEOUT; a late reply is ignored", () => {
+    const clock = new ManualClock();
+    const t = new AckTable(clock);
+    const got: unknown[] = [];
+    const id = t.add(5000, (e) => got.push(e));
+    clock.advance(4999);
+    assert.equal(got.length, 0);
+    clock.advance(1);
+    assert.equal(got.length, 1);
+    assert.ok(isChskError(got[0], "CHSK_ERR_TIMEOUT"));
+    assert.equal(t.resolve(id, "late"), false);
+    assert.equal(got.length, 1);
+  });
+
+  it("promises resolve and reject", async () => {
+    const clock = new ManualClock();
+    const t = new AckTable(clock);
+    const a = t.addPromise(1000);
+    const b = t.addPromise(1000);
+    t.resolve(a.id, 42);
+    assert.equal(await a.promise, 42);
+    clock.advance(1000);
+    await assert.rejects(b.promise, (e) => isChskError(e, "CHSK_ERR_TIMEOUT"));
+  });
+
+  it("keeps a single timer, armed for the earliest deadline", () => {
+    const clock = new ManualClock();
+    const t = new AckTable(clock);
+    const order: string[] = [];
+    t.add(3000, () => order.push("3000"));
+    t.add(1000, () => order.push("1000"));
+    t.add(2000, () => order.push("2000"));
+    for (let i = 0; i < 100; i++) t.add(5000, () => {});
+    assert.equal(clock.pending, 1, "re-arming cancels the previous timer");
+    clock.advance(1000);
+    assert.deepEqual(order, ["1000"]);
+    clock.advance(1000);
+    assert.deepEqual(order, ["1000", "2000"]);
+    clock.advance(1000);
+    assert.deepEqual(order, ["1000", "2000", "3000"]);
+    clock.advance(2000);
+    assert.equal(t.size, 0);
+    assert.equal(clock.pending, 0);
+  });
+
+  it("rejectAll settles everything and cancels the timer", async () => {
+    const clock = new ManualClock();
+    const t = new AckTable(clock);
+    const got: unknown[] = [];
+    t.add(1000, (e) => got.push(e));
+    const p = t.addPromise(1000);
+    t.rejectAll(new ChskError("CHSK_ERR_CLOSED", "closed"));
+    await assert.rejects(p.promise, (e) => isChskError(e, "CHSK_ERR_CLOSED"));
+    assert.ok(isChskError(got[0], "CHSK_ERR_CLOSED"));
+    assert.equal(clock.pending, 0);
+  });
+
+  it("regenerates colliding ids", () => {
+    const clock = new ManualClock();
+    const ids = ["aaaaaa", "aaaaaa", "bbbbbb"];
+    const t = new AckTable(clock, { newId: () => ids.shift()! });
+    assert.equal(t.add(1000, () => {}), "aaaaaa");
+    assert.equal(t.add(1000, () => {}), "bbbbbb");
+  });
+
+  it("a throwing callback goes to onCallbackError, not to the caller", () => {
+    const clock = new ManualClock();
+    const errors: unknown[] = [];
+    const t = new AckTable(clock, { onCallbackError: (e) => errors.push(e) });
+    const id = t.add(1000, () => {
+      throw new Error("user bug");
+    });
+    assert.equal(t.resolve(id, 1), true);
+    assert.equal(errors.length, 1);
+  });
+});
