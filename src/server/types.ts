@@ -11,7 +11,10 @@ export type Transport = "ws" | "ajax";
 
 /**
  * The request as chsk's hooks see it: framework-neutral, parsed once.
- * `raw` is the Node request for anything else (sessions, TLS info).
+ * `raw` is the Node request for anything else (sessions, TLS info). For
+ * event-msgs of a WebSocket connection it is only kept with
+ * `retainUpgradeRequest: true` (otherwise reading it throws a TypeError
+ * saying so); the hooks that run during the upgrade always have it.
  */
 export interface ChskRequest {
   method: string;
@@ -92,6 +95,24 @@ export interface ServerOptions {
   maxPendingPollsPerClient?: number;
   /** Ajax POSTs awaiting a reply per client; more get 429. @default 64 */
   maxPendingPostsPerClient?: number;
+  /**
+   * Received events kept while no router or `"event"` listener is attached
+   * (Sente's sliding `recv-buf-or-n`); the oldest are dropped beyond this.
+   * They are delivered, in order, to the first router started. @default 1000
+   */
+  recvBufferSize?: number;
+  /**
+   * Keep each WS connection's upgrade `IncomingMessage` for `req.raw` in its
+   * event-msgs. Off by default: it costs about 1 KB per idle connection;
+   * `headers`, `query`, `cookies` and `remoteAddress` stay available anyway.
+   * @default false
+   */
+  retainUpgradeRequest?: boolean;
+  /**
+   * `close()` sends every WS a 1001 close frame and waits this long for the
+   * peers' answers before cutting the remaining sockets. @default 1_000
+   */
+  closeTimeoutMs?: number;
   clock?: Clock;
   /** Aborting closes the server. */
   signal?: AbortSignal;
@@ -140,8 +161,20 @@ export interface ClientInfo {
 export type ServerTapEvent =
   | { type: "frame:in"; transport: Transport; uid: Uid; clientId: string; data: string | Uint8Array; event?: ChskEvent; cbId?: string | null; at: number }
   | { type: "frame:out"; transport: Transport; uid: Uid; clientId: string; data: string | Uint8Array; at: number }
+  /** WS: the socket opened (after the handshake frame). Ajax: the client's entry was created by its handshake. */
   | { type: "conn:open"; transport: Transport; uid: Uid; clientId: string; at: number }
-  | { type: "conn:close"; transport: Transport; uid: Uid; clientId: string; code?: number; at: number }
+  /** WS: the socket closed. Ajax: the client's entry expired (no poll within the grace period). */
+  | {
+      type: "conn:close";
+      transport: Transport;
+      uid: Uid;
+      clientId: string;
+      /** WS close code (absent for Ajax polls). */
+      code?: number;
+      /** Why the server ended it, when it did: `"ping-timeout"`, `"bad-frame"`, `"closed-by-server"`, `"server-close"`. */
+      reason?: string;
+      at: number;
+    }
   | { type: "uidport:open"; uid: Uid; at: number }
   | { type: "uidport:close"; uid: Uid; at: number }
   | { type: "reply"; transport: Transport; uid: Uid; clientId: string; eventId: string; latencyMs: number; at: number }

@@ -1,0 +1,223 @@
+/**
+ * State and helpers shared by both transports: options, packer, the
+ * connection registry, the outbox, the sweeper, event routing, taps and
+ * the admission pipeline (checks → uid).
+ */
+import { Emitter } from "../core/clock.js";
+import type { ChskError } from "../core/protocol/errors.js";
+import { encodeLpTimeout, encodeDummyCb200 } from "../core/protocol/codec.js";
+import { type ChskEvent, Reserved } from "../core/protocol/events.js";
+import type { DecodeLimits } from "../core/packers/types.js";
+import type { ResolvedOptions } from "./options.js";
+import { type Entry, Registry } from "./registry.js";
+import type { Request } from "./request.js";
+import { Dispatcher } from "./router.js";
+import { allowOrigin, validCsrfToken } from "./security.js";
+import { Outbox } from "./send-buffer.js";
+import { Sweeper } from "./scheduler.js";
+import { ErrorReporter, Taps } from "./taps.js";
+import type { HttpAnswer, ServerEventMsg, ServerEvents, Transport, Uid } from "./types.js";
+
+type Thenable<T> = PromiseLike<T>;
+type MaybePromise<T> = T | Thenable<T>;
+
+export function isThenable<T>(x: unknown): x is Thenable<T> {
+  return x !== null && (typeof x === "object" || typeof x === "function") && typeof (x as Thenable<T>).then === "function";
+}
+
+/** `f(v)` now if `v` is a plain value, after it settles if it is a promise. */
+export function chain<A, B>(v: MaybePromise<A>, f: (a: A) => MaybePromise<B>): MaybePromise<B> {
+  return isThenable<A>(v) ? Promise.resolve(v).then(f) : f(v);
+}
+
+/** What admission decided: refuse with an answer, or go ahead as `uid`. */
+export type Admission = { answer: HttpAnswer; uid?: undefined } | { answer: null; uid: Uid };
+const ANONYMOUS: Admission = Object.freeze({ answer: null, uid: null });
+
+/**
+ * `chsk/uidport-open` / `chsk/uidport-close` from a client would pass for
+ * the server's own events. Sente routes them as sent; we route them as
+ * `chsk/bad-event`.
+ */
+const isServerOnlyId = (id: string): boolean =>
+  id.length > 13 && id.charCodeAt(0) === 0x63 /* c */ && (id === Reserved.uidportOpen || id === Reserved.uidportClose);
+
+export interface Sweepable {
+  sweep(now: number): number;
+}
+
+export class ServerCore {
+  readonly opts: ResolvedOptions;
+  readonly packer: ResolvedOptions["packer"];
+  readonly clock: ResolvedOptions["clock"];
+  readonly limits: DecodeLimits;
+  readonly taps = new Taps();
+  readonly events = new Emitter<ServerEvents>();
+  readonly errors: ErrorReporter;
+  readonly dispatcher: Dispatcher;
+  readonly registry: Registry;
+  readonly outbox: Outbox;
+  readonly sweeper: Sweeper;
+  /** Swept along with the registry and outbox (the transports). */
+  readonly sweepables: Sweepable[] = [];
+  /** Pre-packed constant frames. */
+  readonly lpTimeoutFrame: string | Uint8Array;
+  readonly dummyCb200Frame: string | Uint8Array;
+  closed = false;
+  /** Transport hooks for registry removals (set by the transports). */
+  onRemoved: ((entry: Entry) => void)[] = [];
+  #hookFailureLogged = false;
+
+  constructor(opts: ResolvedOptions) {
+    this.opts = opts;
+    this.packer = opts.packer;
+    this.clock = opts.clock;
+    this.limits = { maxBytes: opts.maxFrameBytes, maxDepth: opts.maxDepth };
+    this.lpTimeoutFrame = encodeLpTimeout(this.packer);
+    this.dummyCb200Frame = encodeDummyCb200(this.packer);
+    this.errors = new ErrorReporter(this.taps, this.events, () => this.clock.now());
+    this.dispatcher = new Dispatcher(opts.recvBufferSize);
+
+    const positive = [
+      opts.wsKaliveMs,
+      opts.wsPingTimeoutMs,
+      opts.lpTimeoutMs,
+      opts.msAllowReconnectBeforeCloseWs,
+      opts.msAllowReconnectBeforeCloseAjax,
+      opts.closeTimeoutMs,
+    ].filter((x) => x > 0);
+    const quantum = Math.min(100, Math.max(1, Math.floor(Math.min(...positive) / 10)));
+    this.sweeper = new Sweeper(this.clock, quantum, (now) => this.#sweep(now));
+
+    this.registry = new Registry(opts.msAllowReconnectBeforeCloseWs, opts.msAllowReconnectBeforeCloseAjax, {
+      uidportOpen: (e) => this.#uidport(Reserved.uidportOpen, e),
+      uidportClose: (e) => this.#uidport(Reserved.uidportClose, e),
+      removed: (e) => {
+        this.outbox.forget(e);
+        for (const f of this.onRemoved) f(e);
+      },
+      wake: (at) => this.sweeper.wake(at),
+    });
+
+    this.outbox = new Outbox({
+      packer: this.packer,
+      clock: this.clock,
+      registry: this.registry,
+      bufMs: { ws: opts.sendBufMsWs, ajax: opts.sendBufMsAjax },
+      dropped: (error, entry) => {
+        if (this.taps.on) {
+          this.taps.emit({ type: "error", error, uid: entry?.uid ?? null, clientId: entry?.clientId ?? "", at: this.clock.now() });
+        }
+      },
+      packFailed: (error, uid) => this.errors.report(error, uid),
+      wake: (at) => this.sweeper.wake(at),
+    });
+  }
+
+  #sweep(now: number): number {
+    let next = this.registry.sweep(now);
+    next = Math.min(next, this.outbox.sweep(now));
+    for (const s of this.sweepables) next = Math.min(next, s.sweep(now));
+    return next;
+  }
+
+  // -------------------------------------------------------------------------
+  // Routing
+
+  /** Builds the event-msg a router sees; `reply` only when the client asked for one. */
+  eventMsg(
+    event: ChskEvent,
+    uid: Uid,
+    clientId: string,
+    transport: Transport,
+    req: Request,
+    reply: ((value: unknown) => boolean) | undefined,
+  ): ServerEventMsg {
+    if (isServerOnlyId(event[0])) event = [Reserved.badEvent, event];
+    return reply === undefined
+      ? { event, id: event[0], data: event[1], uid, clientId, transport, req }
+      : { event, id: event[0], data: event[1], uid, clientId, transport, req, reply };
+  }
+
+  route(msg: ServerEventMsg): void {
+    if (this.closed) return;
+    this.dispatcher.dispatch(msg);
+  }
+
+  #uidport(id: typeof Reserved.uidportOpen | typeof Reserved.uidportClose, e: Entry): void {
+    if (this.closed) return;
+    const uid = e.uid;
+    if (this.taps.on) {
+      this.taps.emit({ type: id === Reserved.uidportOpen ? "uidport:open" : "uidport:close", uid, at: this.clock.now() });
+    }
+    this.route({ event: [id, uid], id, data: uid, uid, clientId: e.clientId, transport: e.transport, req: e.req });
+    const type = id === Reserved.uidportOpen ? "uidport:open" : "uidport:close";
+    if (this.events.has(type)) this.events.emit(type, [uid], (err) => this.hookFailed(err));
+  }
+
+  // -------------------------------------------------------------------------
+  // Admission: reject hook → CSRF → origin → authorized → uid (protocol.md §1.4)
+
+  admit(req: Request): MaybePromise<Admission> {
+    // Written out (no `chain`) so the all-sync path allocates no closures.
+    const answer = this.#checks(req, 0);
+    if (isThenable<HttpAnswer | null>(answer)) {
+      return Promise.resolve(answer).then((a) => (a === null ? this.#uid(req) : { answer: a }));
+    }
+    return answer === null ? this.#uid(req) : { answer };
+  }
+
+  #uid(req: Request): MaybePromise<Admission> {
+    const f = this.opts.userId;
+    if (f === null) return ANONYMOUS;
+    const uid = f(req);
+    if (isThenable<Uid | undefined>(uid)) return Promise.resolve(uid).then((u) => ({ answer: null, uid: u ?? null }));
+    return { answer: null, uid: uid ?? null };
+  }
+
+  #checks(req: Request, step: number): MaybePromise<HttpAnswer | null> {
+    const o = this.opts;
+    for (; step < 4; step++) {
+      let r: MaybePromise<HttpAnswer | null | undefined>;
+      switch (step) {
+        case 0:
+          r = o.reject === null ? null : o.reject(req);
+          break;
+        case 1: {
+          const f = o.csrfToken;
+          if (f === null) continue;
+          r = chain(f(req), (ref) => (validCsrfToken(ref, req) ? null : o.badCsrf(req)));
+          break;
+        }
+        case 2:
+          r = allowOrigin(o.allowedOrigins, req.headers) ? null : o.badOrigin(req);
+          break;
+        default: {
+          const f = o.authorized;
+          if (f === null) continue;
+          r = chain(f(req), (ok) => (ok ? null : o.unauthorized(req)));
+        }
+      }
+      if (r === null || r === undefined) continue;
+      if (isThenable<HttpAnswer | null | undefined>(r)) {
+        const next = step + 1;
+        return Promise.resolve(r).then((a) => (a === null || a === undefined ? this.#checks(req, next) : a));
+      }
+      return r;
+    }
+    return null;
+  }
+
+  /** A hook (userId, csrfToken, …) threw: the request gets a 500 and the app one log line. */
+  hookFailed(e: unknown): HttpAnswer {
+    if (!this.#hookFailureLogged) {
+      this.#hookFailureLogged = true;
+      console.error("chsk: a server hook threw (further failures are not logged):", e);
+    }
+    return { status: 500, body: "Internal Server Error" };
+  }
+
+  report(error: ChskError, uid?: Uid, clientId?: string): void {
+    this.errors.report(error, uid, clientId);
+  }
+}

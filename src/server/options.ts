@@ -1,0 +1,144 @@
+/**
+ * `ServerOptions` → validated, defaulted `ResolvedOptions`. Bad options fail
+ * at construction with `TypeError` (wrong kind) or `RangeError` (bad number),
+ * the way ws's constructors do.
+ */
+import { type Clock, systemClock } from "../core/clock.js";
+import { ednPacker } from "../core/packers/edn.js";
+import type { Packer } from "../core/packers/types.js";
+import type { ChskRequest, HttpAnswer, ServerOptions, SKIP_CSRF, Uid } from "./types.js";
+
+type MaybePromise<T> = T | Promise<T>;
+
+export interface ResolvedOptions {
+  path: string;
+  packer: Packer;
+  userId: ((req: ChskRequest) => MaybePromise<Uid | undefined>) | null;
+  csrfToken: ((req: ChskRequest) => MaybePromise<string | null | undefined | typeof SKIP_CSRF>) | null;
+  allowedOrigins: "all" | readonly string[];
+  authorized: ((req: ChskRequest) => MaybePromise<boolean>) | null;
+  reject: ((req: ChskRequest) => MaybePromise<HttpAnswer | null | undefined>) | null;
+  badCsrf: (req: ChskRequest) => HttpAnswer;
+  badOrigin: (req: ChskRequest) => HttpAnswer;
+  unauthorized: (req: ChskRequest) => HttpAnswer;
+  handshakeData: ((req: ChskRequest) => unknown) | null;
+  wsKaliveMs: number;
+  wsPingTimeoutMs: number;
+  lpTimeoutMs: number;
+  sendBufMsWs: number;
+  sendBufMsAjax: number;
+  msAllowReconnectBeforeCloseWs: number;
+  msAllowReconnectBeforeCloseAjax: number;
+  maxFrameBytes: number;
+  maxDepth: number;
+  maxPendingPollsPerClient: number;
+  maxPendingPostsPerClient: number;
+  recvBufferSize: number;
+  closeTimeoutMs: number;
+  retainUpgradeRequest: boolean;
+  clock: Clock;
+  signal: AbortSignal | undefined;
+}
+
+/** Sente's `default-client-side-ajax-timeout-ms`: lp-timeout must stay below it. */
+export const MAX_LP_TIMEOUT_MS = 60_000;
+
+const defaultBadCsrf = (): HttpAnswer => ({ status: 403, body: "Bad CSRF token" });
+const defaultBadOrigin = (): HttpAnswer => ({ status: 403, body: "Unauthorized origin" });
+const defaultUnauthorized = (): HttpAnswer => ({ status: 401, body: "Unauthorized request" });
+
+function fnOrNull<T>(name: string, v: T | undefined | null): T | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "function") throw new TypeError(`The "${name}" option must be a function`);
+  return v;
+}
+
+/** A finite number ≥ `min` (ms timings, sizes). */
+function num(name: string, v: unknown, dflt: number, opts: { min?: number; integer?: boolean; below?: number } = {}): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number") throw new TypeError(`The "${name}" option must be a number, got ${typeof v}`);
+  const min = opts.min ?? 0;
+  if (Number.isNaN(v) || !Number.isFinite(v) || v < min || (opts.integer && !Number.isInteger(v))) {
+    throw new RangeError(`The "${name}" option must be a finite ${opts.integer ? "integer" : "number"} >= ${min}, got ${v}`);
+  }
+  if (opts.below !== undefined && v >= opts.below) {
+    throw new RangeError(`The "${name}" option must be < ${opts.below} (the client's Ajax timeout), got ${v}`);
+  }
+  return v;
+}
+
+function bool(name: string, v: unknown, dflt: boolean): boolean {
+  if (v === undefined) return dflt;
+  if (typeof v !== "boolean") throw new TypeError(`The "${name}" option must be a boolean`);
+  return v;
+}
+
+export function resolveOptions(options: ServerOptions): ResolvedOptions {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError("createServer(options): options must be an object");
+  }
+  const o = options;
+
+  const path = o.path ?? "/chsk";
+  if (typeof path !== "string" || !path.startsWith("/") || path.includes("?")) {
+    throw new TypeError(`The "path" option must be a string starting with "/" and without a query, got ${String(path)}`);
+  }
+
+  if (o.csrfToken === undefined) {
+    throw new TypeError(
+      'The "csrfToken" option is required: pass a function returning the reference CSRF token for a request ' +
+        "(e.g. from the session), or null to turn the CSRF check off",
+    );
+  }
+  const csrfToken = fnOrNull("csrfToken", o.csrfToken);
+
+  const packer = o.packer ?? ednPacker();
+  if (packer === null || typeof packer !== "object" || typeof packer.pack !== "function" || typeof packer.unpack !== "function") {
+    throw new TypeError('The "packer" option must be a Packer ({ name, binary, pack, unpack })');
+  }
+
+  const allowedOrigins = o.allowedOrigins ?? "all";
+  if (allowedOrigins !== "all") {
+    if (!Array.isArray(allowedOrigins) || !allowedOrigins.every((x) => typeof x === "string")) {
+      throw new TypeError('The "allowedOrigins" option must be "all" or an array of origin strings');
+    }
+  }
+
+  const clock = o.clock ?? systemClock;
+  if (typeof clock !== "object" || typeof clock.now !== "function" || typeof clock.setTimer !== "function") {
+    throw new TypeError('The "clock" option must be a Clock ({ now(), setTimer(ms, fn) })');
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new TypeError('The "signal" option must be an AbortSignal');
+  }
+
+  return {
+    path,
+    packer,
+    userId: fnOrNull("userId", o.userId),
+    csrfToken,
+    allowedOrigins: allowedOrigins === "all" ? "all" : [...allowedOrigins],
+    authorized: fnOrNull("authorized", o.authorized),
+    reject: fnOrNull("reject", o.reject),
+    badCsrf: fnOrNull("badCsrf", o.badCsrf) ?? defaultBadCsrf,
+    badOrigin: fnOrNull("badOrigin", o.badOrigin) ?? defaultBadOrigin,
+    unauthorized: fnOrNull("unauthorized", o.unauthorized) ?? defaultUnauthorized,
+    handshakeData: fnOrNull("handshakeData", o.handshakeData),
+    wsKaliveMs: num("wsKaliveMs", o.wsKaliveMs, 12_500),
+    wsPingTimeoutMs: num("wsPingTimeoutMs", o.wsPingTimeoutMs, 10_000),
+    lpTimeoutMs: num("lpTimeoutMs", o.lpTimeoutMs, 20_000, { min: 1, below: MAX_LP_TIMEOUT_MS }),
+    sendBufMsWs: num("sendBufMsWs", o.sendBufMsWs, 30),
+    sendBufMsAjax: num("sendBufMsAjax", o.sendBufMsAjax, 100),
+    msAllowReconnectBeforeCloseWs: num("msAllowReconnectBeforeCloseWs", o.msAllowReconnectBeforeCloseWs, 2_500),
+    msAllowReconnectBeforeCloseAjax: num("msAllowReconnectBeforeCloseAjax", o.msAllowReconnectBeforeCloseAjax, 5_000),
+    maxFrameBytes: num("maxFrameBytes", o.maxFrameBytes, 1024 * 1024, { min: 1, integer: true }),
+    maxDepth: num("maxDepth", o.maxDepth, 64, { min: 1, integer: true }),
+    maxPendingPollsPerClient: num("maxPendingPollsPerClient", o.maxPendingPollsPerClient, 2, { min: 1, integer: true }),
+    maxPendingPostsPerClient: num("maxPendingPostsPerClient", o.maxPendingPostsPerClient, 64, { min: 1, integer: true }),
+    recvBufferSize: num("recvBufferSize", o.recvBufferSize, 1000, { integer: true }),
+    closeTimeoutMs: num("closeTimeoutMs", o.closeTimeoutMs, 1_000),
+    retainUpgradeRequest: bool("retainUpgradeRequest", o.retainUpgradeRequest, false),
+    clock,
+    signal: o.signal,
+  };
+}

@@ -1,0 +1,290 @@
+/**
+ * Requests: parsing (query, form, cookies), the `ChskRequest` view that
+ * hooks and handlers see, reading POST bodies under a size cap, and writing
+ * plain HTTP answers (as a `ServerResponse`, or raw on an upgrade socket).
+ */
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { ChskError } from "../core/protocol/errors.js";
+import type { ChskRequest, HttpAnswer } from "./types.js";
+
+// ---------------------------------------------------------------------------
+// Params
+
+function decodeComponent(s: string): string {
+  if (s.indexOf("+") !== -1) s = s.replace(/\+/g, " ");
+  if (s.indexOf("%") === -1) return s;
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    // Malformed escapes: keep the text as sent rather than failing the request.
+    return s;
+  }
+}
+
+/**
+ * Param objects inherit from an empty null-prototype object: no
+ * `Object.prototype` keys show through (`"constructor" in params` is
+ * false, `__proto__` is an ordinary key), yet V8 keeps them in fast mode,
+ * unlike `Object.create(null)` objects, which start as dictionaries (a few
+ * hundred bytes more per WS connection).
+ */
+const Params = function Params(this: Record<string, string>) {} as unknown as new () => Record<string, string>;
+Params.prototype = Object.create(null);
+
+/**
+ * Parses `a=1&b%3F=2` (query strings and form bodies alike: `+` is a
+ * space). Keys are decoded too, so Sente's `handshake%3F` reads as
+ * `handshake?`. The first of repeated keys wins.
+ */
+export function parseParams(s: string): Record<string, string> {
+  const out = new Params();
+  const n = s.length;
+  let i = 0;
+  while (i < n) {
+    let amp = s.indexOf("&", i);
+    if (amp === -1) amp = n;
+    if (amp > i) {
+      const eq = s.indexOf("=", i);
+      let key: string;
+      let value: string;
+      if (eq === -1 || eq > amp) {
+        key = decodeComponent(s.slice(i, amp));
+        value = "";
+      } else {
+        key = decodeComponent(s.slice(i, eq));
+        value = decodeComponent(s.slice(eq + 1, amp));
+      }
+      if (!(key in out)) out[key] = value;
+    }
+    i = amp + 1;
+  }
+  return out;
+}
+
+/** Parses a `Cookie` header. Values are URI-decoded when possible. */
+export function parseCookies(header: string | undefined): Record<string, string> {
+  const out = new Params();
+  if (!header) return out;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq === -1) continue;
+    const key = part.slice(0, eq).trim();
+    if (key === "" || key in out) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.charCodeAt(0) === 0x22 && value.charCodeAt(value.length - 1) === 0x22) {
+      value = value.slice(1, -1);
+    }
+    if (value.indexOf("%") !== -1) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        /* keep as sent */
+      }
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The path part of a request URL (no query), or the whole URL. */
+export function pathOf(url: string | undefined): string {
+  if (url === undefined) return "/";
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
+
+const EMPTY: Record<string, string> = Object.freeze(new Params());
+
+// ---------------------------------------------------------------------------
+// ChskRequest
+
+/**
+ * The framework-neutral request. One per WS connection / poll / POST.
+ * Cookies are parsed on first access only.
+ *
+ * A WS connection keeps its upgrade request for its whole life. By default
+ * it {@link release}s the Node request once the upgrade is done (about 1 KB
+ * per idle connection: the `IncomingMessage`, its stream state and raw
+ * headers); `headers`, `query`, `cookies`, `remoteAddress` stay available,
+ * and `raw` then throws, telling to set `retainUpgradeRequest`.
+ */
+export class Request implements ChskRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Record<string, string>;
+  form: Record<string, string>;
+  clientId: string;
+  #raw: IncomingMessage | null;
+  #headers: IncomingMessage["headers"] | null = null;
+  #cookies: Record<string, string> | undefined;
+  #remoteAddress: string | undefined | null = null;
+
+  constructor(raw: IncomingMessage, form: Record<string, string> | null) {
+    const url = raw.url ?? "/";
+    const q = url.indexOf("?");
+    this.#raw = raw;
+    this.method = raw.method ?? "GET";
+    this.path = q === -1 ? url : url.slice(0, q);
+    this.query = q === -1 ? EMPTY : parseParams(url.slice(q + 1));
+    this.form = form ?? EMPTY;
+    // POST: form first (Ring merges form params over query params).
+    this.clientId = this.form["client-id"] ?? this.query["client-id"] ?? "";
+  }
+
+  /** The Node request (see the class comment for WS connections). */
+  get raw(): IncomingMessage {
+    if (this.#raw === null) {
+      throw new TypeError(
+        "req.raw is not kept for WebSocket connections once the upgrade is done; " +
+          "use it in the server hooks (userId, authorized, …), or pass retainUpgradeRequest: true to createServer",
+      );
+    }
+    return this.#raw;
+  }
+
+  get headers(): IncomingMessage["headers"] {
+    // Node builds `headers` lazily; don't force it before someone asks.
+    return this.#headers ?? this.#raw!.headers;
+  }
+
+  /**
+   * Read on first use (a syscall), and cached: Node forgets it once the
+   * socket closes, so long-lived connections read it up front.
+   */
+  get remoteAddress(): string | undefined {
+    if (this.#remoteAddress === null) this.#remoteAddress = this.#raw?.socket?.remoteAddress;
+    return this.#remoteAddress;
+  }
+
+  get cookies(): Record<string, string> {
+    return (this.#cookies ??= parseCookies(this.headers.cookie));
+  }
+
+  /** Keeps what handlers read (headers, remote address) and lets go of the Node request. */
+  release(): void {
+    const raw = this.#raw;
+    if (raw === null) return;
+    this.#headers = raw.headers;
+    if (this.#remoteAddress === null) this.#remoteAddress = raw.socket?.remoteAddress;
+    this.#raw = null;
+  }
+
+  /** Sets the POST form once the body is read. */
+  setForm(form: Record<string, string>): void {
+    this.form = form;
+    this.clientId = form["client-id"] ?? this.query["client-id"] ?? "";
+  }
+
+  /** Sente's params: form over query. */
+  param(name: string): string | undefined {
+    return this.form[name] ?? this.query[name];
+  }
+
+  /** Sente checks `handshake?` / `binary?` for presence only (any value is truthy). */
+  has(name: string): boolean {
+    return name in this.form || name in this.query;
+  }
+}
+
+/** Sente throws (→ 500) on a blank client id; we answer 400. */
+export const isBlank = (s: string): boolean => s.trim() === "";
+
+// ---------------------------------------------------------------------------
+// Bodies
+
+/**
+ * Reads a request body, failing with `CHSK_ERR_FRAME_TOO_LARGE` (status
+ * 413) as soon as more than `maxBytes` arrive or `Content-Length` says so.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number, done: (err: ChskError | null, body: Buffer) => void): void {
+  const declared = req.headers["content-length"];
+  if (declared !== undefined && Number(declared) > maxBytes) {
+    req.resume();
+    done(tooLarge(maxBytes, Number(declared)), EMPTY_BUF);
+    return;
+  }
+  let first: Buffer | null = null;
+  let chunks: Buffer[] | null = null;
+  let size = 0;
+  let finished = false;
+  req.on("data", (chunk: Buffer) => {
+    if (finished) return;
+    size += chunk.length;
+    if (size > maxBytes) {
+      finished = true;
+      first = null;
+      chunks = null;
+      done(tooLarge(maxBytes, size), EMPTY_BUF);
+      return;
+    }
+    if (first === null) first = chunk;
+    else (chunks ??= [first]).push(chunk);
+  });
+  // A client that goes away mid-body never gets here; Node emits no unhandled 'error' on requests.
+  req.on("end", () => {
+    if (finished) return;
+    finished = true;
+    done(null, chunks !== null ? Buffer.concat(chunks, size) : (first ?? EMPTY_BUF));
+  });
+}
+
+const EMPTY_BUF = Buffer.alloc(0);
+
+function tooLarge(maxBytes: number, bytes: number): ChskError {
+  return new ChskError("CHSK_ERR_FRAME_TOO_LARGE", `Request body larger than ${maxBytes} bytes`, {
+    status: 413,
+    closeCode: 1009,
+    detail: { maxBytes, bytes },
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Answers
+
+const TEXT = "text/plain; charset=utf-8";
+
+/** Writes a plain answer (rejections, errors). */
+export function writeAnswer(res: ServerResponse, answer: HttpAnswer, close = false): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = answer.body ?? "";
+  const headers: Record<string, string> = {
+    "content-type": TEXT,
+    "cache-control": "no-store",
+    "content-length": String(Buffer.byteLength(body)),
+  };
+  if (close) headers["connection"] = "close";
+  if (answer.headers) for (const k of Object.keys(answer.headers)) headers[k.toLowerCase()] = answer.headers[k]!;
+  res.writeHead(answer.status, headers);
+  res.end(body);
+}
+
+/** An error as an answer: `"<CODE>: <message>"` with the error's status. */
+export const errorAnswer = (e: ChskError, fallbackStatus = 400): HttpAnswer => ({
+  status: e.status ?? fallbackStatus,
+  body: `${e.code}: ${e.message}`,
+});
+
+/**
+ * Answers an upgrade request with a plain HTTP response on the raw socket
+ * (no 101), then closes it — what ws does for a refused handshake.
+ */
+export function writeRawAnswer(socket: Duplex, answer: HttpAnswer): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = answer.body ?? "";
+  const headers: Record<string, string> = {
+    Connection: "close",
+    "Content-Type": TEXT,
+    "Cache-Control": "no-store",
+    "Content-Length": String(Buffer.byteLength(body)),
+    ...answer.headers,
+  };
+  let head = `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? ""}\r\n`;
+  for (const k of Object.keys(headers)) head += `${k}: ${headers[k]}\r\n`;
+  socket.once("finish", () => socket.destroy());
+  socket.on("error", () => socket.destroy());
+  socket.end(head + "\r\n" + body);
+}

@@ -1,0 +1,317 @@
+/**
+ * Server → client pushes (protocol.md §6 `send-fn`).
+ *
+ * Events are buffered per (transport, uid), per (transport, client id) for
+ * `sendToClient`, and per transport for `broadcast`. A buffer is flushed
+ * `sendBufMsWs` (30) / `sendBufMsAjax` (100) ms after its first event, or at
+ * once with `{flush: true}`; the whole buffer is packed ONCE as one frame
+ * (`[[ev1 ev2 …] nil]`) and that frame goes to every target client.
+ *
+ * A target that cannot take the frame right now (an Ajax client between
+ * polls, a WS client in its reconnect grace period) keeps it in `pending`.
+ * Sente retries 6 times over 90, 180, 360, 720, 720 ms (each plus up to as
+ * much jitter) and then drops the frame; we keep the frame for exactly that
+ * window and hand it over the moment the client polls or reconnects, which
+ * is the same outcome with less latency and no retry timers.
+ */
+import { ChskError } from "../core/protocol/errors.js";
+import { encodePush } from "../core/protocol/codec.js";
+import { assertEvent, type ChskEvent } from "../core/protocol/events.js";
+import type { Clock } from "../core/clock.js";
+import type { Packer } from "../core/packers/types.js";
+import { type Delayed, DelayQueue } from "./scheduler.js";
+import type { Entry, Registry } from "./registry.js";
+import type { Transport, Uid } from "./types.js";
+
+/** Sente's backoffs between delivery attempts; each gets up to as much jitter again. */
+export const RETRY_BACKOFFS_MS = [90, 180, 360, 720, 720] as const;
+
+/** How long an undelivered frame is kept: the sum of Sente's waits, jitter included. */
+export function retryWindowMs(random: () => number = Math.random): number {
+  let ms = 0;
+  for (const b of RETRY_BACKOFFS_MS) ms += b + Math.floor(random() * b);
+  return ms;
+}
+
+const Kind = { Uid: 0, Client: 1, Broadcast: 2 } as const;
+type Kind = (typeof Kind)[keyof typeof Kind];
+
+interface Batch extends Delayed {
+  kind: Kind;
+  transport: Transport;
+  /** The uid (Kind.Uid) or client id (Kind.Client). */
+  key: Uid;
+  events: ChskEvent[];
+}
+
+export interface OutboxHost {
+  packer: Packer;
+  clock: Clock;
+  registry: Registry;
+  bufMs: Record<Transport, number>;
+  /** A frame could not be delivered in time, or could not be packed. */
+  dropped(error: ChskError, entry: Entry | undefined, uid?: Uid): void;
+  /** An application value the packer can't write (reported, never thrown later). */
+  packFailed(error: ChskError, uid?: Uid): void;
+  wake(at: number): void;
+}
+
+export class Outbox {
+  readonly #uidBufs: Record<Transport, Map<Uid, Batch>> = { ws: new Map(), ajax: new Map() };
+  readonly #clientBufs: Record<Transport, Map<string, Batch>> = { ws: new Map(), ajax: new Map() };
+  readonly #bcast: Record<Transport, Batch | null> = { ws: null, ajax: null };
+  readonly #queues: Record<Transport, DelayQueue<Batch>>;
+  /** Entries holding undelivered frames. */
+  readonly #withPending = new Set<Entry>();
+
+  constructor(private readonly host: OutboxHost) {
+    const run = (b: Batch) => this.#flush(b);
+    this.#queues = { ws: new DelayQueue(host.clock, run), ajax: new DelayQueue(host.clock, run) };
+  }
+
+  // -------------------------------------------------------------------------
+  // Buffering
+
+  send(uid: Uid, event: ChskEvent, flush: boolean): void {
+    assertEvent(event);
+    const reg = this.host.registry;
+    this.#buffer("ws", Kind.Uid, uid, event, flush, this.#uidBufs.ws, reg.tables.ws.has(uid));
+    this.#buffer("ajax", Kind.Uid, uid, event, flush, this.#uidBufs.ajax, reg.tables.ajax.has(uid));
+  }
+
+  sendToClient(clientId: string, event: ChskEvent, flush: boolean): void {
+    assertEvent(event);
+    const reg = this.host.registry;
+    this.#buffer("ws", Kind.Client, clientId, event, flush, this.#clientBufs.ws, reg.byClient.ws.has(clientId));
+    this.#buffer("ajax", Kind.Client, clientId, event, flush, this.#clientBufs.ajax, reg.byClient.ajax.has(clientId));
+  }
+
+  broadcast(event: ChskEvent, flush: boolean): void {
+    assertEvent(event);
+    for (const t of ["ws", "ajax"] as const) {
+      if (this.host.registry.tables[t].size === 0) continue;
+      let b = this.#bcast[t];
+      if (b === null) {
+        b = this.#newBatch(Kind.Broadcast, t, null, event);
+        this.#bcast[t] = b;
+        if (!flush && this.host.bufMs[t] > 0) this.#schedule(b);
+      } else b.events.push(event);
+      if (flush || this.host.bufMs[t] === 0) this.#flush(b);
+    }
+  }
+
+  #buffer(t: Transport, kind: Kind, key: Uid, event: ChskEvent, flush: boolean, bufs: Map<Uid, Batch>, hasTargets: boolean): void {
+    let b = bufs.get(key);
+    if (b === undefined) {
+      // Nobody to deliver to: Sente would pack the batch and find no clients.
+      if (!hasTargets) return;
+      b = this.#newBatch(kind, t, key, event);
+      bufs.set(key, b);
+      if (!flush && this.host.bufMs[t] > 0) this.#schedule(b);
+    } else b.events.push(event);
+    if (flush || this.host.bufMs[t] === 0) this.#flush(b);
+  }
+
+  #newBatch(kind: Kind, transport: Transport, key: Uid, event: ChskEvent): Batch {
+    return { kind, transport, key, events: [event], deadline: 0, done: false };
+  }
+
+  #schedule(b: Batch): void {
+    b.deadline = this.host.clock.now() + this.host.bufMs[b.transport];
+    this.#queues[b.transport].push(b);
+  }
+
+  /** Flushes the uid's buffers now (Sente's `[:chsk/close]` with `flush?`). */
+  flushUid(uid: Uid): void {
+    for (const t of ["ws", "ajax"] as const) {
+      const b = this.#uidBufs[t].get(uid);
+      if (b !== undefined) this.#flush(b);
+    }
+  }
+
+  /** Flushes everything buffered (server closing). */
+  flushAll(): void {
+    for (const t of ["ws", "ajax"] as const) this.#queues[t].drain();
+  }
+
+  // -------------------------------------------------------------------------
+  // Flushing and delivery
+
+  #flush(b: Batch): void {
+    if (b.done) return;
+    b.done = true;
+    const t = b.transport;
+    if (b.kind === Kind.Uid) {
+      if (this.#uidBufs[t].get(b.key) === b) this.#uidBufs[t].delete(b.key);
+    } else if (b.kind === Kind.Client) {
+      if (this.#clientBufs[t].get(b.key as string) === b) this.#clientBufs[t].delete(b.key as string);
+    } else if (this.#bcast[t] === b) this.#bcast[t] = null;
+
+    const frame = this.#pack(b);
+    if (frame === null) return;
+    const now = this.host.clock.now();
+    const reg = this.host.registry;
+    if (b.kind === Kind.Uid) {
+      const g = reg.group(t, b.key);
+      if (g === undefined) return;
+      if (g instanceof Map) {
+        const wire = toWire(frame);
+        for (const e of g.values()) this.deliver(e, frame, now, wire);
+      } else this.deliver(g, frame, now, frame);
+    } else if (b.kind === Kind.Client) {
+      const e = reg.byClient[t].get(b.key as string);
+      if (e !== undefined) this.deliver(e, frame, now, frame);
+    } else {
+      const wire = toWire(frame);
+      const table = reg.tables[t];
+      for (const uid of reg.connected.any) {
+        const g = table.get(uid);
+        if (g === undefined) continue;
+        if (g instanceof Map) for (const e of g.values()) this.deliver(e, frame, now, wire);
+        else this.deliver(g, frame, now, wire);
+      }
+    }
+  }
+
+  /** Packs the batch once; an event the packer can't write is dropped and reported, the rest still go. */
+  #pack(b: Batch): string | Uint8Array | null {
+    const packer = this.host.packer;
+    try {
+      return encodePush(packer, b.events);
+    } catch (e) {
+      const good: ChskEvent[] = [];
+      for (const ev of b.events) {
+        try {
+          encodePush(packer, [ev]);
+          good.push(ev);
+        } catch (e2) {
+          this.host.packFailed(asChskError(e2, ev), b.kind === Kind.Uid ? b.key : undefined);
+        }
+      }
+      if (good.length === 0) return null;
+      try {
+        return encodePush(packer, good);
+      } catch {
+        this.host.packFailed(asChskError(e, b.events[0]!), b.kind === Kind.Uid ? b.key : undefined);
+        return null;
+      }
+    }
+  }
+
+  /** Sends `frame` to `entry` now, or keeps it until the client is back (or the retry window ends). */
+  deliver(entry: Entry, frame: string | Uint8Array, now: number, wire: string | Uint8Array = frame): void {
+    if (entry.pending === null && entry.deliver(frame, now, wire)) return;
+    const p = { frame, expiresAt: now + retryWindowMs() };
+    if (entry.pending === null) entry.pending = [p];
+    else entry.pending.push(p);
+    this.#withPending.add(entry);
+    this.host.wake(p.expiresAt);
+  }
+
+  /** The next undelivered frame for a client that just polled / reconnected. */
+  takePending(entry: Entry, now: number): string | Uint8Array | null {
+    const pending = entry.pending;
+    if (pending === null) return null;
+    let frame: string | Uint8Array | null = null;
+    while (pending.length > 0) {
+      const p = pending.shift()!;
+      if (p.expiresAt >= now) {
+        frame = p.frame;
+        break;
+      }
+      this.#expired(entry);
+    }
+    if (pending.length === 0) {
+      entry.pending = null;
+      this.#withPending.delete(entry);
+    }
+    return frame;
+  }
+
+  /** A new connection replaced `old` for the same client: it inherits the undelivered frames. */
+  adopt(entry: Entry, old: Entry): void {
+    if (old.pending === null) return;
+    entry.pending = entry.pending === null ? old.pending : [...old.pending, ...entry.pending];
+    old.pending = null;
+    this.#withPending.delete(old);
+    this.#withPending.add(entry);
+  }
+
+  /** Sends everything pending to a (re)connected WS client. */
+  drainTo(entry: Entry, now: number): void {
+    let frame: string | Uint8Array | null;
+    while (entry.pending !== null && (frame = this.takePending(entry, now)) !== null) {
+      if (!entry.deliver(frame, now, frame)) {
+        // Closed again meanwhile: put it back in front.
+        (entry.pending ??= []).unshift({ frame, expiresAt: now + retryWindowMs() });
+        this.#withPending.add(entry);
+        return;
+      }
+    }
+  }
+
+  /** The entry is gone for good: its undelivered frames are dropped. */
+  forget(entry: Entry): void {
+    if (entry.pending === null) return;
+    for (let i = 0; i < entry.pending.length; i++) this.#expired(entry);
+    entry.pending = null;
+    this.#withPending.delete(entry);
+  }
+
+  /** Drops expired frames; returns the next expiry. */
+  sweep(now: number): number {
+    let next = Infinity;
+    for (const entry of this.#withPending) {
+      const pending = entry.pending;
+      if (pending === null) {
+        this.#withPending.delete(entry);
+        continue;
+      }
+      let kept = 0;
+      for (let i = 0; i < pending.length; i++) {
+        const p = pending[i]!;
+        if (p.expiresAt < now) this.#expired(entry);
+        else {
+          pending[kept++] = p;
+          if (p.expiresAt < next) next = p.expiresAt;
+        }
+      }
+      pending.length = kept;
+      if (kept === 0) {
+        entry.pending = null;
+        this.#withPending.delete(entry);
+      }
+    }
+    return next;
+  }
+
+  #expired(entry: Entry): void {
+    this.host.dropped(
+      new ChskError("CHSK_ERR_CLOSED", `Push dropped: client ${entry.clientId} did not poll or reconnect in time`, {
+        detail: { transport: entry.transport },
+      }),
+      entry,
+    );
+  }
+
+  stop(): void {
+    for (const t of ["ws", "ajax"] as const) {
+      this.#queues[t].stop();
+      this.#uidBufs[t].clear();
+      this.#clientBufs[t].clear();
+      this.#bcast[t] = null;
+    }
+    for (const e of this.#withPending) e.pending = null;
+    this.#withPending.clear();
+  }
+}
+
+/** A text frame for many sockets: UTF-8 encode it once. */
+function toWire(frame: string | Uint8Array): string | Uint8Array {
+  return typeof frame === "string" && frame.length > 64 ? Buffer.from(frame, "utf8") : frame;
+}
+
+function asChskError(e: unknown, ev: ChskEvent): ChskError {
+  if (e instanceof ChskError) return e;
+  return new ChskError("CHSK_ERR_UNSUPPORTED_VALUE", `Cannot pack pushed event [${ev[0]}]: ${String(e)}`, { cause: e });
+}

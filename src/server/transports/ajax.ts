@@ -1,0 +1,409 @@
+/**
+ * The Ajax transport: long-poll GETs and event POSTs (protocol.md §1, §4, §5.4).
+ *
+ * GET with `handshake?` (any value), or from a client the table doesn't
+ * know → answered at once with the handshake; the client's entry is stored
+ * without a channel and no `uidport-open` fires yet. Any other GET is held
+ * (the client's "channel"): the first one opens the uid's port, a push
+ * answers it, and after `lpTimeoutMs` it is answered `[:chsk/timeout nil]`.
+ * A newer poll from the same client takes over as the channel; the older
+ * one is held until its own timeout, and a client may hold at most
+ * `maxPendingPollsPerClient` polls (more → 429).
+ *
+ * POST: the body's `ppstr` (or the raw body with `binary?`) is one client
+ * message. No reply wanted → `[:chsk/dummy-cb-200 nil]` at once, then the
+ * event is routed. Reply wanted → the handler's `reply(v)` answers
+ * `[v nil]` once; nothing within `lpTimeoutMs` → `[:chsk/timeout nil]`.
+ *
+ * Timeouts are not timers: polls and POSTs wait in insertion-ordered sets
+ * (insertion order = deadline order, the timeout being constant) that the
+ * server's sweep walks.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ChskError } from "../../core/protocol/errors.js";
+import { decodeClientMessage, encodeHandshake, encodeReply } from "../../core/protocol/codec.js";
+import { chain, isThenable, type Admission, type ServerCore } from "../core.js";
+import { Entry } from "../registry.js";
+import { errorAnswer, isBlank, parseParams, readBody, Request, writeAnswer } from "../request.js";
+import type { HttpAnswer, Transport, Uid } from "../types.js";
+
+const kPoll = Symbol("chsk:poll");
+const TEXT_TYPE = "text/plain; charset=utf-8";
+const BINARY_TYPE = "application/octet-stream";
+
+type Res = ServerResponse & { [kPoll]?: Poll };
+
+/** One Ajax client (uid + client id), across its polls. */
+export class AjaxClient extends Entry {
+  /** The newest held poll: where pushes go. */
+  current: Poll | null = null;
+  /** Polls held for this client, `current` included. */
+  held = 0;
+
+  constructor(
+    readonly host: AjaxTransport,
+    uid: Uid,
+    clientId: string,
+    req: Request,
+    now: number,
+  ) {
+    super(uid, clientId, req, now);
+  }
+
+  get transport(): Transport {
+    return "ajax";
+  }
+
+  get isConnected(): boolean {
+    return this.current !== null;
+  }
+
+  deliver(frame: string | Uint8Array, now: number, wire: string | Uint8Array): boolean {
+    const poll = this.current;
+    return poll !== null && this.host.answer(poll, frame, now, wire);
+  }
+}
+
+export class Poll {
+  done = false;
+  constructor(
+    readonly client: AjaxClient,
+    readonly res: Res,
+    readonly deadline: number,
+  ) {}
+}
+
+class PendingPost {
+  done = false;
+  constructor(
+    readonly res: Res,
+    readonly deadline: number,
+    readonly uid: Uid,
+    readonly clientId: string,
+    readonly eventId: string,
+    /** `performance.now()` when the frame arrived, if taps were on. */
+    readonly t0: number,
+  ) {}
+}
+
+function onPollClose(this: Res): void {
+  const poll = this[kPoll];
+  if (poll !== undefined && !poll.done) poll.client.host.finish(poll);
+}
+
+export class AjaxTransport {
+  readonly binary: boolean;
+  readonly #polls = new Set<Poll>();
+  readonly #posts = new Set<PendingPost>();
+  readonly #postsPerClient = new Map<string, number>();
+
+  constructor(readonly core: ServerCore) {
+    this.binary = core.packer.binary;
+    core.sweepables.push(this);
+    core.onRemoved.push((e) => {
+      if (e.transport === "ajax" && core.taps.on) {
+        core.taps.emit({ type: "conn:close", transport: "ajax", uid: e.uid, clientId: e.clientId, at: core.clock.now() });
+      }
+    });
+  }
+
+  // -------------------------------------------------------------------------
+  // GET: handshake or long-poll
+
+  get(raw: IncomingMessage, res: Res): void {
+    const core = this.core;
+    if (core.closed) return writeAnswer(res, CLOSED_ANSWER);
+    const req = new Request(raw, null);
+    if (isBlank(req.clientId)) {
+      writeAnswer(res, { status: 400, body: "Missing client-id" });
+      core.report(new ChskError("CHSK_ERR_NO_CLIENT_ID", "Ajax GET without a client-id param", { status: 400 }));
+      return;
+    }
+    this.#admit(req, res, (a) => this.#getAdmitted(a, req, res));
+  }
+
+  #admit(req: Request, res: Res, then: (a: Admission) => void): void {
+    let a: Admission | PromiseLike<Admission>;
+    try {
+      a = this.core.admit(req);
+    } catch (e) {
+      writeAnswer(res, this.core.hookFailed(e));
+      return;
+    }
+    if (!isThenable(a)) then(a);
+    else a.then(then, (e: unknown) => writeAnswer(res, this.core.hookFailed(e)));
+  }
+
+  #getAdmitted(a: Admission, req: Request, res: Res): void {
+    if (a.answer !== null) return writeAnswer(res, a.answer);
+    if (res.destroyed) return;
+    if (this.core.closed) return writeAnswer(res, CLOSED_ANSWER);
+    const uid = a.uid;
+    const entry = this.core.registry.get("ajax", uid, req.clientId) as AjaxClient | undefined;
+    // Sente: `(or (:handshake? params) (nil? conn-entry))`; any value of the param counts.
+    if (entry === undefined || req.has("handshake?")) this.#handshake(req, res, uid);
+    else this.#hold(entry, req, res);
+  }
+
+  #handshake(req: Request, res: Res, uid: Uid): void {
+    const core = this.core;
+    let frame: string | Uint8Array | PromiseLike<string | Uint8Array>;
+    try {
+      const f = core.opts.handshakeData;
+      frame = chain(f === null ? null : f(req), (data) => encodeHandshake(core.packer, uid, data));
+    } catch (e) {
+      this.#handshakeFailed(e, res, uid, req.clientId);
+      return;
+    }
+    if (!isThenable(frame)) this.#sendHandshake(frame, req, res, uid);
+    else {
+      frame.then(
+        (f) => this.#sendHandshake(f, req, res, uid),
+        (e: unknown) => this.#handshakeFailed(e, res, uid, req.clientId),
+      );
+    }
+  }
+
+  #handshakeFailed(e: unknown, res: Res, uid: Uid, clientId: string): void {
+    if (e instanceof ChskError) {
+      this.core.report(e, uid, clientId);
+      writeAnswer(res, { status: 500, body: `${e.code}: ${e.message}` });
+    } else writeAnswer(res, this.core.hookFailed(e));
+  }
+
+  #sendHandshake(frame: string | Uint8Array, req: Request, res: Res, uid: Uid): void {
+    const core = this.core;
+    if (res.destroyed) return;
+    if (core.closed) return writeAnswer(res, CLOSED_ANSWER);
+    const now = core.clock.now();
+    const reg = core.registry;
+    let entry = reg.get("ajax", uid, req.clientId) as AjaxClient | undefined;
+    if (entry === undefined) {
+      entry = new AjaxClient(this, uid, req.clientId, req, now);
+      reg.put(entry);
+      if (core.taps.on) core.taps.emit({ type: "conn:open", transport: "ajax", uid, clientId: req.clientId, at: now });
+    } else {
+      entry.req = req;
+      // A client that handshakes again has given up on its held poll.
+      if (entry.current !== null) this.answer(entry.current, core.lpTimeoutFrame, now, core.lpTimeoutFrame);
+    }
+    entry.lastActivity = now;
+    this.#write(res, frame, uid, req.clientId, now);
+    // The client re-polls right away; until then it counts as closed (Sente's on-close after send).
+    reg.markClosed(entry, now);
+  }
+
+  #hold(entry: AjaxClient, req: Request, res: Res): void {
+    const core = this.core;
+    if (entry.held >= core.opts.maxPendingPollsPerClient) {
+      const e = new ChskError("CHSK_ERR_TOO_MANY_POLLS", `More than ${core.opts.maxPendingPollsPerClient} polls held for this client`, {
+        status: 429,
+      });
+      writeAnswer(res, errorAnswer(e));
+      core.report(e, entry.uid, entry.clientId);
+      return;
+    }
+    const now = core.clock.now();
+    const poll = new Poll(entry, res, now + core.opts.lpTimeoutMs);
+    entry.current = poll;
+    entry.held++;
+    entry.lastActivity = now;
+    entry.req = req;
+    this.#polls.add(poll);
+    core.sweeper.wake(poll.deadline);
+    res[kPoll] = poll;
+    res.on("close", onPollClose);
+    core.registry.activate(entry);
+    // Pushes that arrived between polls go out now, oldest first.
+    const frame = core.outbox.takePending(entry, now);
+    if (frame !== null) this.answer(poll, frame, now, frame);
+  }
+
+  /** Answers a held poll (a push batch or the timeout). False if it was already answered. */
+  answer(poll: Poll, frame: string | Uint8Array, now: number, wire: string | Uint8Array): boolean {
+    if (poll.done) return false;
+    this.finish(poll, now);
+    const client = poll.client;
+    if (poll.res.destroyed) return false;
+    client.lastActivity = now;
+    this.#write(poll.res, wire, client.uid, client.clientId, now, frame);
+    return true;
+  }
+
+  /** The poll is over (answered, or its client went away). */
+  finish(poll: Poll, now: number = this.core.clock.now()): void {
+    poll.done = true;
+    this.#polls.delete(poll);
+    const client = poll.client;
+    client.held--;
+    if (client.current === poll) {
+      client.current = null;
+      if (!this.core.closed) this.core.registry.markClosed(client, now);
+    }
+  }
+
+  #write(res: Res, wire: string | Uint8Array, uid: Uid, clientId: string, now: number, frame: string | Uint8Array = wire): void {
+    if (res.destroyed || res.writableEnded) return;
+    const len = typeof wire === "string" ? Buffer.byteLength(wire) : wire.byteLength;
+    res.writeHead(200, ["Content-Type", this.binary ? BINARY_TYPE : TEXT_TYPE, "Cache-Control", "no-store", "Content-Length", String(len)]);
+    res.end(wire);
+    const taps = this.core.taps;
+    if (taps.on) taps.emit({ type: "frame:out", transport: "ajax", uid, clientId, data: frame, at: now });
+  }
+
+  // -------------------------------------------------------------------------
+  // POST: one client message
+
+  post(raw: IncomingMessage, res: Res): void {
+    const core = this.core;
+    if (core.closed) return writeAnswer(res, CLOSED_ANSWER);
+    const req = new Request(raw, null);
+    const binaryBody = "binary?" in req.query;
+    // URL-encoding can triple a text frame; the packer enforces maxFrameBytes on the frame itself.
+    const cap = binaryBody ? core.opts.maxFrameBytes : core.opts.maxFrameBytes * 3 + 4096;
+    readBody(raw, cap, (err, body) => {
+      if (err !== null) {
+        writeAnswer(res, errorAnswer(err), true);
+        core.report(err, undefined, req.clientId);
+        return;
+      }
+      let packed: string | Uint8Array | undefined;
+      if (binaryBody) packed = this.binary ? body : body.toString("utf8");
+      else {
+        req.setForm(parseParams(body.toString("utf8")));
+        packed = req.form["ppstr"];
+      }
+      const t0 = core.taps.on ? performance.now() : 0;
+      this.#admit(req, res, (a) => this.#postAdmitted(a, req, res, packed, t0));
+    });
+  }
+
+  #postAdmitted(a: Admission, req: Request, res: Res, packed: string | Uint8Array | undefined, t0: number): void {
+    const core = this.core;
+    if (a.answer !== null) return writeAnswer(res, a.answer);
+    if (res.destroyed) return;
+    if (core.closed) return writeAnswer(res, CLOSED_ANSWER);
+    const uid = a.uid;
+    const clientId = req.clientId;
+    if (packed === undefined) {
+      const e = new ChskError("CHSK_ERR_BAD_ENVELOPE", "POST without a ppstr form field", { status: 400 });
+      writeAnswer(res, errorAnswer(e));
+      core.report(e, uid, clientId);
+      return;
+    }
+    const r = decodeClientMessage(core.packer, packed, core.limits);
+    if (!r.ok) {
+      const e = r.error;
+      writeAnswer(res, errorAnswer(e, e.code === "CHSK_ERR_FRAME_TOO_LARGE" ? 413 : 400));
+      core.report(e, uid, clientId);
+      return;
+    }
+    const m = r.value;
+    const now = core.clock.now();
+    if (core.taps.on) {
+      core.taps.emit({ type: "frame:in", transport: "ajax", uid, clientId, data: packed, event: m.event, cbId: m.cbId, at: now });
+    }
+    if (!m.wantsReply) {
+      // Answered before the handler runs (F14).
+      this.#write(res, core.dummyCb200Frame, uid, clientId, now);
+      core.route(core.eventMsg(m.event, uid, clientId, "ajax", req, undefined));
+      return;
+    }
+    const n = this.#postsPerClient.get(clientId) ?? 0;
+    if (n >= core.opts.maxPendingPostsPerClient) {
+      const e = new ChskError("CHSK_ERR_TOO_MANY_POLLS", `More than ${core.opts.maxPendingPostsPerClient} POSTs awaiting a reply for this client`, {
+        status: 429,
+      });
+      writeAnswer(res, errorAnswer(e));
+      core.report(e, uid, clientId);
+      return;
+    }
+    this.#postsPerClient.set(clientId, n + 1);
+    const pp = new PendingPost(res, now + core.opts.lpTimeoutMs, uid, clientId, m.event[0], t0);
+    this.#posts.add(pp);
+    core.sweeper.wake(pp.deadline);
+    // No 'close' listener per POST: a reply to a client that left finds `res.destroyed`.
+    core.route(core.eventMsg(m.event, uid, clientId, "ajax", req, (value) => this.#reply(pp, value)));
+  }
+
+  #reply(pp: PendingPost, value: unknown): boolean {
+    if (pp.done) return false;
+    if (pp.res.destroyed) {
+      this.finishPost(pp);
+      return false;
+    }
+    const core = this.core;
+    const frame = encodeReply(core.packer, value, null);
+    this.finishPost(pp);
+    const now = core.clock.now();
+    this.#write(pp.res, frame, pp.uid, pp.clientId, now);
+    if (core.taps.on && pp.t0 !== 0) {
+      core.taps.emit({
+        type: "reply",
+        transport: "ajax",
+        uid: pp.uid,
+        clientId: pp.clientId,
+        eventId: pp.eventId,
+        latencyMs: performance.now() - pp.t0,
+        at: now,
+      });
+    }
+    return true;
+  }
+
+  finishPost(pp: PendingPost): void {
+    pp.done = true;
+    this.#posts.delete(pp);
+    const n = (this.#postsPerClient.get(pp.clientId) ?? 1) - 1;
+    if (n <= 0) this.#postsPerClient.delete(pp.clientId);
+    else this.#postsPerClient.set(pp.clientId, n);
+  }
+
+  // -------------------------------------------------------------------------
+  // Timeouts, closing
+
+  /** Answers timed-out polls and POSTs; returns the next deadline. */
+  sweep(now: number): number {
+    let next = Infinity;
+    const frame = this.core.lpTimeoutFrame;
+    for (const poll of this.#polls) {
+      if (poll.deadline > now) {
+        next = poll.deadline;
+        break;
+      }
+      this.answer(poll, frame, now, frame);
+    }
+    for (const pp of this.#posts) {
+      if (pp.deadline > now) {
+        next = Math.min(next, pp.deadline);
+        break;
+      }
+      this.finishPost(pp);
+      this.#write(pp.res, frame, pp.uid, pp.clientId, now);
+    }
+    return next;
+  }
+
+  /** Drops a client's held polls without an answer (Sente's `sch-close!`): its XHR fails. */
+  closeClient(client: AjaxClient): void {
+    const now = this.core.clock.now();
+    for (const poll of [...this.#polls]) {
+      if (poll.client !== client) continue;
+      this.finish(poll, now);
+      poll.res.destroy();
+    }
+  }
+
+  /** Server closing: every held poll and POST is answered `[:chsk/timeout nil]`. */
+  closeAll(): void {
+    const now = this.core.clock.now();
+    const frame = this.core.lpTimeoutFrame;
+    for (const poll of [...this.#polls]) this.answer(poll, frame, now, frame);
+    for (const pp of [...this.#posts]) {
+      this.finishPost(pp);
+      this.#write(pp.res, frame, pp.uid, pp.clientId, now);
+    }
+  }
+}
+
+const CLOSED_ANSWER: HttpAnswer = { status: 503, body: "CHSK_ERR_SERVER_CLOSED: server is closing" };
