@@ -1,0 +1,162 @@
+#!/usr/bin/env node
+/**
+ * The `chsk` command line: commander wiring only. Each command parses its
+ * flags into an options object, calls a library function that returns an
+ * exit code, and exits with it.
+ */
+import { createRequire } from "node:module";
+import { Command, Option } from "commander";
+import { runCall } from "./call.js";
+import { EXIT_CODES_HELP, ExitCode } from "./exit-codes.js";
+import { PACKER_NAMES, type PackerName } from "../core/packers/index.js";
+import { collectHeader, collectParam, parseOrigins, parsePort, parsePositiveInt } from "./options.js";
+import { exitAfterFlush, terminationSignal } from "./process.js";
+import { runServe } from "./serve.js";
+import { webUi } from "../server/demo/web/index.js";
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+const io = { stdout: process.stdout, stderr: process.stderr };
+
+const program = new Command()
+  .name("chsk")
+  .description("Sente-compatible channel sockets for TypeScript: reference server and client tools")
+  .version(version)
+  .showSuggestionAfterError()
+  // Usage errors exit 2; --help and --version exit 0.
+  .exitOverride((err) => {
+    const informational = err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help";
+    process.exit(informational ? ExitCode.OK : ExitCode.USAGE);
+  });
+
+// ---------------------------------------------------------------------------
+// chsk serve
+
+interface ServeFlags {
+  host: string;
+  port: number;
+  packer: PackerName;
+  csrf: boolean;
+  allowedOrigins?: "all" | string[];
+  quiet?: boolean;
+  logFormat: "text" | "json";
+  open?: boolean;
+  dashboardAdmin?: boolean;
+}
+
+program
+  .command("serve")
+  .description("run the reference server (demo router, sessions, /api/stats)")
+  .option("--host <host>", "interface to listen on", "127.0.0.1")
+  .option("--port <port>", "port to listen on (0 picks a free one)", parsePort, 8090)
+  .addOption(new Option("--packer <name>", "wire format").choices([...PACKER_NAMES]).default("edn"))
+  .option("--no-csrf", "turn the /chsk CSRF check off")
+  .option("--allowed-origins <urls>", "comma-separated origins allowed on /chsk (default: all)", parseOrigins)
+  .option("--quiet", "print only the listening line and fatal errors")
+  .addOption(new Option("--log-format <format>", "log lines on stderr").choices(["text", "json"]).default("text"))
+  .option("--open", "print the demo page and dashboard URLs")
+  .option("--dashboard-admin", "enable the dashboard's admin actions (passed to the web UI)")
+  .addHelpText(
+    "after",
+    `
+Prints "chsk serve listening on http://HOST:PORT" on stdout once it accepts
+connections. SIGINT/SIGTERM close it gracefully (exit 0).
+
+Routes: GET/POST /chsk, POST /login (uid=… | {"uid": …}), GET /csrf,
+POST /logout, GET /api/stats. Demo events: [:demo/echo x], [:demo/whoami],
+[:demo/push {:uid u :event ev}], [:demo/broadcast ev].`,
+  )
+  .action(async (flags: ServeFlags) => {
+    const code = await runServe(
+      {
+        host: flags.host,
+        port: flags.port,
+        packer: flags.packer,
+        csrf: flags.csrf,
+        allowedOrigins: flags.allowedOrigins ?? "all",
+        quiet: flags.quiet ?? false,
+        logFormat: flags.logFormat,
+        open: flags.open ?? false,
+        dashboardAdmin: flags.dashboardAdmin ?? false,
+        // The demo page (/), the dashboard (/dashboard) and /chsk-client.js.
+        web: webUi(),
+      },
+      { ...io, signal: terminationSignal() },
+    );
+    exitAfterFlush(code);
+  });
+
+// ---------------------------------------------------------------------------
+// chsk call
+
+interface CallFlags {
+  transport: "ws" | "ajax" | "auto";
+  packer: PackerName;
+  csrfToken?: string;
+  param: Record<string, string>;
+  header: Record<string, string>;
+  cookie?: string;
+  login?: string;
+  session: boolean;
+  timeoutMs: number;
+  waitPush?: number;
+  pushTimeoutMs?: number;
+  verbose?: boolean;
+}
+
+program
+  .command("call")
+  .description("connect as a client, send one EDN event, print the reply as EDN")
+  .argument("<url>", "the chsk endpoint, e.g. http://127.0.0.1:8090/chsk (no path: /chsk)")
+  .argument("[event]", 'the event in EDN, e.g. \'[:demo/echo {:a 1}]\' (optional with --wait-push)')
+  .addOption(new Option("--transport <type>", "transport").choices(["ws", "ajax", "auto"]).default("auto"))
+  .addOption(new Option("--packer <name>", "wire format (EVENT is always written in EDN)").choices([...PACKER_NAMES]).default("edn"))
+  .option("--csrf-token <token>", "CSRF token to send (skips the /csrf probe)")
+  .option("--param <k=v>", "extra query param on connect (repeatable)", collectParam, {})
+  .option("--header <name:value>", "extra HTTP header (repeatable)", collectHeader, {})
+  .option("--cookie <cookies>", 'cookies to send, "a=b; c=d"')
+  .option("--login <uid>", "POST <origin>/login as uid first and use that session")
+  .option("--no-session", "don't probe GET <origin>/csrf for a token and session")
+  .option("--timeout-ms <ms>", "bound on each HTTP request, connecting, and the reply", parsePositiveInt, 5000)
+  .option("--wait-push <n>", "then print the next n pushes, one EDN event per line (EVENT optional)", parsePositiveInt)
+  .option("--push-timeout-ms <ms>", "give up waiting for pushes after ms (default: wait)", parsePositiveInt)
+  .option("--verbose", "print HTTP requests and every frame to stderr")
+  .addHelpText(
+    "after",
+    `
+Without --csrf-token or --login, GET <origin>/csrf is tried first (chsk serve's
+convention) and its token and cookie are used if it answers 200 JSON.
+
+Examples:
+  chsk call http://127.0.0.1:8090/chsk '[:demo/echo {:a 1}]'
+  chsk call --login alice http://127.0.0.1:8090/chsk '[:demo/whoami]'
+  chsk call --login alice --wait-push 1 http://127.0.0.1:8090/chsk
+
+${EXIT_CODES_HELP}`,
+  )
+  .action(async (url: string, event: string | undefined, flags: CallFlags) => {
+    const code = await runCall(
+      {
+        url,
+        event,
+        transport: flags.transport,
+        packer: flags.packer,
+        csrfToken: flags.csrfToken,
+        params: flags.param,
+        headers: flags.header,
+        cookie: flags.cookie,
+        login: flags.login,
+        session: flags.session,
+        timeoutMs: flags.timeoutMs,
+        waitPush: flags.waitPush ?? 0,
+        pushTimeoutMs: flags.pushTimeoutMs,
+        verbose: flags.verbose ?? false,
+      },
+      { ...io, signal: terminationSignal() },
+    );
+    exitAfterFlush(code);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`chsk: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  exitAfterFlush(ExitCode.FAILED);
+});

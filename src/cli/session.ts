@@ -1,0 +1,206 @@
+/**
+ * `chsk call`'s session bootstrap over plain HTTP, before the channel
+ * socket connects: an optional login, and a CSRF token plus cookies.
+ *
+ * 1. `--login UID`: `POST <origin>/login` with form `uid=UID&user-id=UID`.
+ *    If that is refused with 403 (Sente's example project guards login with
+ *    ring-anti-forgery), `GET <origin>/`, scrape the page's token
+ *    (`data-csrf-token="…"`, `<meta name="csrf-token">` or an
+ *    `__anti-forgery-token` field) and retry with it as `X-CSRF-Token` and
+ *    as form fields. The token is the reply's JSON `csrfToken`, else the
+ *    scraped one.
+ * 2. Otherwise, unless a token was given or `probe` is off: `GET <origin>/csrf`
+ *    (`chsk serve`'s convention); a 200 JSON `{csrfToken}` supplies the
+ *    token. Any other answer means "no token", and the call goes on without.
+ *
+ * Cookies set along the way are kept and sent with the channel socket.
+ */
+
+export class HttpRefusal extends Error {
+  constructor(
+    readonly what: string,
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`${what}: HTTP ${status}${body ? ` ${body}` : ""}`);
+  }
+}
+
+/** The server could not be reached (or took longer than the timeout). */
+export class HttpFailure extends Error {
+  constructor(
+    message: string,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** A tiny cookie jar for one origin: name → value, in insertion order. */
+export class CookieJar {
+  #cookies = new Map<string, string>();
+
+  constructor(header?: string) {
+    for (const part of (header ?? "").split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0) this.#cookies.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+    }
+  }
+
+  /** Applies `Set-Cookie` values (expired ones delete). */
+  update(setCookies: readonly string[]): void {
+    for (const sc of setCookies) {
+      const [pair = "", ...attrs] = sc.split(";");
+      const eq = pair.indexOf("=");
+      if (eq <= 0) continue;
+      const name = pair.slice(0, eq).trim();
+      const expired = attrs.some((a) => {
+        const [k = "", v = ""] = a.split("=").map((s) => s.trim());
+        if (k.toLowerCase() === "max-age") return Number(v) <= 0;
+        if (k.toLowerCase() === "expires") return Date.parse(v) <= Date.now();
+        return false;
+      });
+      if (expired) this.#cookies.delete(name);
+      else this.#cookies.set(name, pair.slice(eq + 1).trim());
+    }
+  }
+
+  /** The `Cookie` header, or undefined when empty. */
+  header(): string | undefined {
+    if (this.#cookies.size === 0) return undefined;
+    return [...this.#cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+}
+
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+function decodeEntities(s: string): string {
+  return s.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, e: string) => {
+    if (e[0] === "#") return String.fromCodePoint(e[1] === "x" || e[1] === "X" ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    return ENTITIES[e.toLowerCase()] ?? m;
+  });
+}
+
+/** The CSRF token embedded in an HTML page, as Sente's example and Ring apps embed it. */
+export function scrapeCsrfToken(html: string): string | undefined {
+  const patterns = [
+    /data-csrf-token\s*=\s*["']([^"']*)["']/i,
+    /<meta\b[^>]*\bname\s*=\s*["'](?:csrf-token|_csrf|csrf)["'][^>]*\bcontent\s*=\s*["']([^"']*)["']/i,
+    /<meta\b[^>]*\bcontent\s*=\s*["']([^"']*)["'][^>]*\bname\s*=\s*["'](?:csrf-token|_csrf|csrf)["']/i,
+    /<input\b[^>]*\bname\s*=\s*["']__anti-forgery-token["'][^>]*\bvalue\s*=\s*["']([^"']*)["']/i,
+    /<input\b[^>]*\bvalue\s*=\s*["']([^"']*)["'][^>]*\bname\s*=\s*["']__anti-forgery-token["']/i,
+  ];
+  for (const re of patterns) {
+    const m = re.exec(html);
+    if (m?.[1]) return decodeEntities(m[1]);
+  }
+  return undefined;
+}
+
+export interface BootstrapOptions {
+  /** `http(s)://host:port` of the chsk endpoint. */
+  origin: string;
+  login?: string | undefined;
+  /** A token given by the user: no probe is made. */
+  csrfToken?: string | undefined;
+  /** `GET /csrf` when there is no token and no login. @default true */
+  probe?: boolean;
+  jar: CookieJar;
+  /** Extra headers for every request (`--header`). */
+  headers?: Record<string, string>;
+  /** Per request. */
+  timeoutMs: number;
+  fetch?: typeof fetch;
+  /** Verbose trace sink. */
+  trace?: (line: string) => void;
+}
+
+export interface BootstrapResult {
+  csrfToken: string | null;
+  /** The uid the login reply named, if any. */
+  uid?: unknown;
+}
+
+interface Answer {
+  status: number;
+  body: string;
+  json: unknown;
+}
+
+async function request(opts: BootstrapOptions, method: "GET" | "POST", path: string, extra: { headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+  const url = new URL(path, opts.origin).href;
+  const headers: Record<string, string> = { ...opts.headers, ...extra.headers };
+  const cookie = opts.jar.header();
+  if (cookie !== undefined) headers["cookie"] = cookie;
+  let res: Response;
+  try {
+    res = await (opts.fetch ?? fetch)(url, {
+      method,
+      headers,
+      ...(extra.body === undefined ? {} : { body: extra.body }),
+      redirect: "manual",
+      signal: AbortSignal.timeout(opts.timeoutMs),
+    });
+  } catch (e) {
+    const timedOut = e instanceof DOMException && e.name === "TimeoutError";
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const reason = timedOut ? `no answer within ${opts.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (e as Error).message);
+    throw new HttpFailure(`${method} ${url}: ${reason}`, timedOut);
+  }
+  opts.jar.update(res.headers.getSetCookie());
+  const body = await res.text().catch(() => "");
+  let json: unknown;
+  if ((res.headers.get("content-type") ?? "").includes("json")) {
+    try {
+      json = JSON.parse(body);
+    } catch {
+      json = undefined;
+    }
+  }
+  opts.trace?.(`* ${method} ${url} → ${res.status}`);
+  return { status: res.status, body, json };
+}
+
+const tokenIn = (json: unknown): string | undefined => {
+  const t = json !== null && typeof json === "object" ? (json as Record<string, unknown>)["csrfToken"] : undefined;
+  return typeof t === "string" && t !== "" ? t : undefined;
+};
+
+const ok = (status: number) => status >= 200 && status < 400;
+
+async function login(opts: BootstrapOptions, uid: string): Promise<BootstrapResult> {
+  const form = (token?: string) => {
+    const p = new URLSearchParams({ uid, "user-id": uid });
+    if (token !== undefined) {
+      p.set("csrf-token", token);
+      p.set("__anti-forgery-token", token);
+    }
+    return p.toString();
+  };
+  const formHeaders = { "content-type": "application/x-www-form-urlencoded;charset=UTF-8" };
+  let scraped = opts.csrfToken;
+  let a = await request(opts, "POST", "/login", {
+    headers: scraped === undefined ? formHeaders : { ...formHeaders, "x-csrf-token": scraped },
+    body: form(scraped),
+  });
+  if (a.status === 403 && scraped === undefined) {
+    // Login guarded by an anti-forgery token: take it (and its session cookie) from the page.
+    const page = await request(opts, "GET", "/");
+    scraped = ok(page.status) ? scrapeCsrfToken(page.body) : undefined;
+    if (scraped !== undefined) {
+      a = await request(opts, "POST", "/login", { headers: { ...formHeaders, "x-csrf-token": scraped }, body: form(scraped) });
+    }
+  }
+  if (!ok(a.status)) throw new HttpRefusal("login refused", a.status, a.body.trim());
+  const json = a.json as Record<string, unknown> | undefined;
+  return { csrfToken: tokenIn(json) ?? scraped ?? null, ...(json && "uid" in json ? { uid: json["uid"] } : {}) };
+}
+
+export async function bootstrapSession(opts: BootstrapOptions): Promise<BootstrapResult> {
+  if (opts.login !== undefined) return login(opts, opts.login);
+  if (opts.csrfToken !== undefined) return { csrfToken: opts.csrfToken };
+  if (opts.probe === false) return { csrfToken: null };
+  const a = await request(opts, "GET", "/csrf");
+  const token = a.status === 200 ? tokenIn(a.json) : undefined;
+  if (token === undefined) opts.trace?.("* no CSRF token from /csrf; connecting without one");
+  return { csrfToken: token ?? null };
+}

@@ -1,0 +1,309 @@
+/**
+ * The reference application `chsk serve` runs: a chsk server on `/chsk`
+ * with signed-cookie sessions, the demo router and a stats endpoint.
+ *
+ * HTTP contract (the README documents it; other tools rely on it):
+ *
+ * | route              | what                                                                 |
+ * |--------------------|----------------------------------------------------------------------|
+ * | `GET/POST /chsk`   | the channel socket (WS upgrade, Ajax handshake/poll, Ajax send)      |
+ * | `POST /login`      | form `uid=…` (or `user-id=…`) or JSON `{"uid": …}` → `{uid, csrfToken}` + a new session cookie |
+ * | `GET /csrf`        | the current session's token, creating an anonymous session if needed → `{uid, csrfToken}` |
+ * | `POST /logout`     | drops the session, clears the cookie → `{ok: true}`                  |
+ * | `GET /api/stats`   | {@link StatsSnapshot} as JSON                                         |
+ * | anything else      | the optional `web` hook, then (for `GET /`) a plain index, else 404  |
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { type PackerName, packerByName } from "../../core/packers/index.js";
+import type { Packer } from "../../core/packers/types.js";
+import type { ChskEvent } from "../../core/protocol/events.js";
+import { createServer } from "../index.js";
+import type { ChskServer, ServerOptions, Uid } from "../types.js";
+import { BodyTooLarge, parseCookies, parseFields, readBody, sendJson, sendText } from "./http.js";
+import { type Logger, silentLogger } from "./logger.js";
+import { demoHandler } from "./router.js";
+import { SESSION_COOKIE, type Session, SessionStore, sessionCookie } from "./sessions.js";
+import { StatsCollector, type StatsSnapshot } from "./stats.js";
+
+/** What a {@link WebHook} (the browser demo page and dashboard) gets to work with. */
+export interface WebContext {
+  chsk: ChskServer;
+  sessions: SessionStore;
+  /** The session a request's cookie points at, if any. */
+  sessionOf(req: IncomingMessage): Session | undefined;
+  stats(): StatsSnapshot;
+  /** Push through the app (counted in `/api/stats` `events.out`). */
+  push(uid: Uid, event: ChskEvent): void;
+  broadcast(event: ChskEvent): void;
+  log: Logger;
+  options: { dashboardAdmin: boolean; packer: string; csrf: boolean; path: string };
+}
+
+/**
+ * Serves whatever the app doesn't route itself (everything but `/chsk`,
+ * `/login`, `/csrf`, `/logout`, `/api/stats`), before the 404.
+ */
+export interface WebHook {
+  /** True if it answered (or will answer) the request. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean | Promise<boolean>;
+  /** Upgrades on paths other than `/chsk`; true if taken. */
+  handleUpgrade?(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  close?(): Promise<void>;
+}
+export type WebHookFactory = (ctx: WebContext) => WebHook | Promise<WebHook>;
+
+export interface ReferenceServerOptions {
+  /** @default "127.0.0.1" */
+  host?: string;
+  /** 0 picks a free port. @default 8090 */
+  port?: number;
+  /** A packer or its name (`edn`, `transit`, `transit-verbose`, `json`). @default "edn" */
+  packer?: PackerName | Packer;
+  /** CSRF check on `/chsk` against the session's token. @default true */
+  csrf?: boolean;
+  /** @default "all" */
+  allowedOrigins?: "all" | readonly string[];
+  /** Key for signing session cookies. @default defaultSessionSecret() (`$CHSK_SESSION_SECRET` or `~/.chsk/session-secret`) */
+  sessionSecret?: string;
+  /** @default silentLogger */
+  log?: Logger;
+  /** The browser demo page / dashboard. */
+  web?: WebHook | WebHookFactory;
+  /** Passed to the web hook (`WebContext.options.dashboardAdmin`). @default false */
+  dashboardAdmin?: boolean;
+  /** Extra chsk server options (timeouts, limits). `packer`/`userId`/`csrfToken`/`allowedOrigins` are set by the app. */
+  serverOptions?: Partial<Omit<ServerOptions, "packer" | "userId" | "csrfToken" | "allowedOrigins">>;
+  /** Aborting closes the server. */
+  signal?: AbortSignal;
+}
+
+export interface ReferenceServer {
+  /** `http://HOST:PORT` (no trailing slash). */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly chsk: ChskServer;
+  readonly http: HttpServer;
+  readonly sessions: SessionStore;
+  stats(): StatsSnapshot;
+  /** Closes chsk connections, the web hook and the listener. Idempotent. */
+  close(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const MAX_FORM_BYTES = 16 * 1024;
+const MAX_UID_LENGTH = 256;
+const OWN_ROUTES: Record<string, string> = { "/login": "POST", "/csrf": "GET", "/logout": "POST", "/api/stats": "GET" };
+
+/** `http://host:port`, bracketing IPv6 literals. */
+export function httpUrl(host: string, port: number): string {
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+function indexPage(packer: string, csrf: boolean): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>chsk reference server</title></head>
+<body>
+<h1>chsk reference server</h1>
+<p>Packer: <code>${packer}</code>. CSRF check: <code>${csrf ? "on" : "off"}</code>.</p>
+<ul>
+<li><code>GET/POST /chsk</code>: the Sente channel socket</li>
+<li><code>POST /login</code> (form <code>uid=…</code> or JSON <code>{"uid": …}</code>), <code>GET /csrf</code>, <code>POST /logout</code></li>
+<li><a href="/api/stats"><code>GET /api/stats</code></a></li>
+</ul>
+</body></html>
+`;
+}
+
+/** Starts the reference server; resolves once it accepts connections. */
+export async function startReferenceServer(options: ReferenceServerOptions = {}): Promise<ReferenceServer> {
+  const host = options.host ?? "127.0.0.1";
+  const port = options.port ?? 8090;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer in 0..65535, got ${port}`);
+  const packer = typeof options.packer === "object" ? options.packer : packerByName(options.packer ?? "edn");
+  const csrf = options.csrf ?? true;
+  const log = options.log ?? silentLogger;
+  const sessions = new SessionStore(options.sessionSecret === undefined ? {} : { secret: options.sessionSecret });
+
+  const sessionById = (cookies: Record<string, string>) => sessions.get(cookies[SESSION_COOKIE]);
+  const sessionOf = (req: IncomingMessage) => sessionById(parseCookies(req.headers.cookie));
+
+  const chsk = createServer({
+    ...options.serverOptions,
+    packer,
+    allowedOrigins: options.allowedOrigins ?? "all",
+    userId: (req) => sessionById(req.cookies)?.uid ?? null,
+    // No session → no reference token → 403, as in Sente.
+    csrfToken: csrf ? (req) => sessionById(req.cookies)?.csrfToken ?? null : null,
+  });
+  const stats = new StatsCollector(chsk, { packer: packer.name, csrf, sessions: () => sessions.size });
+
+  const push = (uid: Uid, event: ChskEvent) => {
+    chsk.send(uid, event);
+    stats.countOut();
+  };
+  const broadcast = (event: ChskEvent) => {
+    chsk.broadcast(event);
+    stats.countOut();
+  };
+  const stopRouter = chsk.startRouter(demoHandler({ push, broadcast }, log), {
+    onError: (e, msg) => log.error("router error", { event: msg.id, error: e }),
+  });
+  const stopTap = chsk.tap((ev) => {
+    switch (ev.type) {
+      case "conn:open":
+      case "conn:close":
+        log.info(ev.type, { transport: ev.transport, uid: ev.uid, client: ev.clientId, code: ev.type === "conn:close" ? ev.code : undefined });
+        break;
+      case "uidport:open":
+      case "uidport:close":
+        log.info(ev.type, { uid: ev.uid });
+        break;
+      case "error":
+        log.warn("chsk error", { code: ev.error.code, error: ev.error.message, uid: ev.uid, client: ev.clientId });
+        break;
+    }
+  });
+
+  let web: WebHook | undefined;
+  const ctx: WebContext = {
+    chsk,
+    sessions,
+    sessionOf,
+    stats: () => stats.snapshot(),
+    push,
+    broadcast,
+    log,
+    options: { dashboardAdmin: options.dashboardAdmin ?? false, packer: packer.name, csrf, path: chsk.path },
+  };
+  try {
+    web = typeof options.web === "function" ? await options.web(ctx) : options.web;
+  } catch (e) {
+    stopRouter();
+    stopTap();
+    stats.close();
+    await chsk.close();
+    throw e;
+  }
+
+  async function login(req: IncomingMessage, res: ServerResponse) {
+    const fields = parseFields(req.headers["content-type"], await readBody(req, MAX_FORM_BYTES));
+    const uid = fields?.["uid"] ?? fields?.["user-id"];
+    if (typeof uid !== "string" || uid === "" || uid.length > MAX_UID_LENGTH) {
+      return sendJson(res, 400, { error: `uid must be a non-empty string of at most ${MAX_UID_LENGTH} characters` });
+    }
+    // Always a fresh session: login never alters an existing one.
+    const session = sessions.create(uid);
+    log.info("login", { uid });
+    sendJson(res, 200, { uid, csrfToken: session.csrfToken }, { "set-cookie": sessionCookie(session) });
+  }
+
+  function csrfRoute(req: IncomingMessage, res: ServerResponse) {
+    const existing = sessionOf(req);
+    const session = existing ?? sessions.create(null);
+    const headers: Record<string, string> = existing ? {} : { "set-cookie": sessionCookie(session) };
+    sendJson(res, 200, { uid: session.uid, csrfToken: session.csrfToken }, headers);
+  }
+
+  function logout(req: IncomingMessage, res: ServerResponse) {
+    const id = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+    const session = sessions.get(id);
+    sessions.delete(id);
+    if (session) log.info("logout", { uid: session.uid });
+    sendJson(res, 200, { ok: true }, { "set-cookie": sessionCookie(null) });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse) {
+    if (chsk.handleRequest(req, res)) return;
+    const { pathname } = new URL(req.url ?? "/", "http://localhost");
+    const method = req.method ?? "GET";
+    const route = `${method} ${pathname}`;
+    if (route === "POST /login") return login(req, res);
+    if (route === "GET /csrf") return csrfRoute(req, res);
+    if (route === "POST /logout") return logout(req, res);
+    if (route === "GET /api/stats") return sendJson(res, 200, stats.snapshot());
+    if (web && (await web.handleRequest(req, res))) return;
+    const allowed = OWN_ROUTES[pathname];
+    if (allowed !== undefined) {
+      res.setHeader("allow", allowed);
+      return sendText(res, 405, "Method Not Allowed");
+    }
+    if (pathname === "/" && (method === "GET" || method === "HEAD")) {
+      return sendText(res, 200, indexPage(packer.name, csrf), "text/html; charset=utf-8");
+    }
+    sendText(res, 404, "Not Found");
+  }
+
+  const http = createHttpServer((req, res) => {
+    route(req, res).catch((e: unknown) => {
+      if (e instanceof BodyTooLarge) {
+        if (res.headersSent) res.destroy();
+        else sendText(res, 413, "Payload Too Large");
+        return;
+      }
+      log.error("request failed", { method: req.method, url: req.url, error: e });
+      if (!res.headersSent) sendText(res, 500, "Internal Server Error");
+      else res.destroy();
+    });
+  });
+  http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (chsk.handleUpgrade(req, socket, head)) return;
+    if (web?.handleUpgrade?.(req, socket, head)) return;
+    socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  });
+  http.on("clientError", (_e, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+    else socket.destroy();
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      options.signal?.removeEventListener("abort", onAbort);
+      stopRouter();
+      stopTap();
+      stats.close();
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      try {
+        await web?.close?.();
+      } finally {
+        await chsk.close();
+        http.closeAllConnections();
+        await closed;
+      }
+    })());
+  const onAbort = () => void close();
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once("error", reject);
+      http.listen(port, host, () => {
+        http.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    await close().catch(() => {});
+    throw e;
+  }
+  http.on("error", (e) => log.error("http server error", { error: e }));
+
+  const address = http.address();
+  const boundPort = typeof address === "object" && address !== null ? address.port : port;
+  const url = httpUrl(host, boundPort);
+  if (options.signal?.aborted) await close();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+
+  return {
+    url,
+    host,
+    port: boundPort,
+    chsk,
+    http,
+    sessions,
+    stats: () => stats.snapshot(),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}

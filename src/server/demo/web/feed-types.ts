@@ -1,0 +1,145 @@
+/**
+ * The dashboard feed's messages, shared by the server side (`feed.ts`) and
+ * the page (`pages/dashboard.ts`). Types only: no runtime code, so the page
+ * bundle pulls in nothing from the server.
+ *
+ * The feed is Server-Sent Events on `GET /dashboard/events`:
+ *
+ * - `hello` once, on connect: mode, history for the chart, recent frames and
+ *   lifecycle events, so a fresh page is full at once.
+ * - `tick` every second: the last second's counters, a bounded sample of its
+ *   frames, latency percentiles over the last minute, server stats.
+ * - `users` every second and, debounced, soon after any connect/disconnect:
+ *   the connected users and their clients (capped, filterable).
+ */
+export type Transport = "ws" | "ajax";
+
+/** What a sampled frame carried. */
+export type FrameKind = "event" | "push" | "reply" | "control" | "unknown";
+
+export interface FrameSample {
+  /** ms since epoch */
+  at: number;
+  /** `in`: client → server; `out`: server → client. */
+  dir: "in" | "out";
+  transport: Transport;
+  uid: string | null;
+  clientId: string;
+  /** The event id (`demo/echo`), or what the frame answers (`demo/echo` for its reply). */
+  eventId: string;
+  kind: FrameKind;
+  /** Events in a push batch (> 1 only for batches). */
+  count: number;
+  /** True when the client asked for a reply (in) / this is a reply (out). */
+  cb: boolean;
+  /** UTF-8 bytes (or binary length). */
+  bytes: number;
+}
+
+export type LifecycleKind = "uidport:open" | "uidport:close" | "conn:open" | "conn:close" | "error";
+
+export interface LifecycleEntry {
+  at: number;
+  kind: LifecycleKind;
+  uid: string | null;
+  clientId?: string;
+  transport?: Transport;
+  /** WS close code, when there was one. */
+  code?: number;
+  /** Why the server ended a connection (`ping-timeout`, `server-close`, …). */
+  reason?: string;
+  /** For errors: the code and message. */
+  message?: string;
+}
+
+export interface ClientView {
+  clientId: string;
+  transport: Transport;
+  connectedAt: number;
+  lastActivity: number;
+  /** False between Ajax polls or during a WS reconnect grace period. */
+  connected: boolean;
+}
+
+export interface UserView {
+  uid: string | null;
+  transports: Transport[];
+  clients: ClientView[];
+  /** Clients left out of `clients` (a user with very many tabs). */
+  moreClients: number;
+}
+
+export interface UsersMessage {
+  at: number;
+  counts: {
+    users: { ws: number; ajax: number; any: number };
+    clients: { ws: number; ajax: number; total: number };
+  };
+  users: UserView[];
+  /** Users matching `filter` (`users` holds at most the configured cap). */
+  matching: number;
+  filter: string;
+}
+
+/** One second of traffic. `t` is the second's start, in seconds since epoch. */
+export interface RatePoint {
+  t: number;
+  in: number;
+  out: number;
+}
+
+export interface LatencySummary {
+  /** Replies in the window. */
+  count: number;
+  /** Milliseconds. */
+  p50: number;
+  p99: number;
+  max: number;
+  windowS: number;
+}
+
+export interface ServerStats {
+  startedAt: number;
+  uptimeS: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Client entries the server tracks (connected or in grace). */
+  clients: number;
+  /** Dashboards watching this feed. */
+  dashboards: number;
+  node: string;
+  pid: number;
+}
+
+export interface TickMessage {
+  at: number;
+  rate: RatePoint & { bytesIn: number; bytesOut: number; replies: number; errors: number };
+  /** At most `sampleLimit` frames of this second, in time order. */
+  frames: FrameSample[];
+  /** Frames this second (in + out), of which `frames` is a sample. */
+  framesSeen: number;
+  latency: LatencySummary | null;
+  stats: ServerStats;
+  /** Lifecycle events since the previous message. */
+  lifecycle: LifecycleEntry[];
+  /** Lifecycle events dropped since the previous message (floods). */
+  lifecycleDropped: number;
+}
+
+export interface HelloMessage {
+  admin: boolean;
+  /** The token admin actions must echo in `X-Chsk-Dashboard` (admin only). */
+  actionToken?: string;
+  sampleLimit: number;
+  historyS: number;
+  history: RatePoint[];
+  frames: FrameSample[];
+  lifecycle: LifecycleEntry[];
+  stats: ServerStats;
+}
+
+export interface FeedMessages {
+  hello: HelloMessage;
+  tick: TickMessage;
+  users: UsersMessage;
+}

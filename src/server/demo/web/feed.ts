@@ -1,0 +1,409 @@
+/**
+ * The dashboard's data: one tap on the chsk server, aggregated.
+ *
+ * Nothing here is proportional to traffic except counters. Per frame the tap
+ * bumps a few numbers and offers the frame to a reservoir of
+ * `sampleLimit` (50) slots for the current second; only the frames that stay
+ * in the reservoir are decoded (lazily, at the end of the second) and sent
+ * to dashboards. Per second the feed sends one `tick` and one `users`
+ * message to every subscriber, and debounced `users` messages when
+ * connections come and go. So a dashboard costs the same with ten clients or
+ * ten thousand: the users list is capped (`maxUsers`, `maxClientsPerUser`)
+ * and filterable on the server.
+ */
+import { systemClock, type Cancel, type Clock, type Unsubscribe } from "../../../core/clock.js";
+import { idString, validateEvent } from "../../../core/protocol/events.js";
+import type { ChskServer, ServerTapEvent } from "../../types.js";
+import type {
+  ClientView,
+  FeedMessages,
+  FrameKind,
+  FrameSample,
+  HelloMessage,
+  LifecycleEntry,
+  RatePoint,
+  ServerStats,
+  Transport,
+  UsersMessage,
+  UserView,
+} from "./feed-types.js";
+import { LatencyWindow } from "./latency-window.js";
+
+/** What the feed needs from a chsk server (all public API). */
+export type FeedSource = Pick<ChskServer, "tap" | "clients" | "connectedUids" | "packer">;
+
+/** Receives feed messages; the SSE endpoint serialises them. */
+export interface FeedSink {
+  send<K extends keyof FeedMessages>(type: K, data: FeedMessages[K]): void;
+  /** Case-insensitive substring of a uid or client id; `""` shows all. */
+  readonly filter: string;
+}
+
+export interface DashboardFeedOptions {
+  server: FeedSource;
+  /** Sent in `hello`; decides whether the page shows admin actions. @default false */
+  admin?: boolean;
+  /** Echoed by admin actions; see the web UI. */
+  actionToken?: string;
+  /** Frames per second kept for the page. @default 50 */
+  sampleLimit?: number;
+  /** Seconds of rate history for a new page's chart. @default 120 */
+  historyS?: number;
+  /** Recent frames and lifecycle events a new page starts with. @default 200 */
+  logSize?: number;
+  /** Users per `users` message. @default 100 */
+  maxUsers?: number;
+  /** Clients listed per user. @default 10 */
+  maxClientsPerUser?: number;
+  /** Delay that coalesces connect/disconnect bursts into one `users` message. @default 150 */
+  usersDebounceMs?: number;
+  /** Latency percentile window, seconds. @default 60 */
+  latencyWindowS?: number;
+  clock?: Clock;
+  /** Process numbers for `stats`. @default process.memoryUsage() */
+  memory?: () => { rss: number; heapUsed: number };
+  /** @default Math.random */
+  random?: () => number;
+}
+
+export interface DashboardFeed {
+  /** Sends `hello` and `users` right away, then every broadcast. */
+  subscribe(sink: FeedSink): Unsubscribe;
+  readonly subscribers: number;
+  /** The users view for a filter (the JSON API and tests use it). */
+  users(filter?: string): UsersMessage;
+  close(): void;
+}
+
+interface PendingFrame {
+  at: number;
+  dir: "in" | "out";
+  transport: Transport;
+  uid: string | null;
+  clientId: string;
+  bytes: number;
+  /** In-frames: resolved at once. */
+  eventId?: string;
+  cb?: boolean;
+  /** Out-frames: decoded only if the frame stays in the sample. */
+  data?: string | Uint8Array;
+  /** Out-frames: the event this frame answers, from the `reply` tap that follows it. */
+  replyTo?: string;
+}
+
+const byteLength = (data: string | Uint8Array): number =>
+  typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
+
+const uidKey = (uid: unknown): string | null => (uid === null || uid === undefined ? null : String(uid));
+
+/** A bounded Map: the oldest entries leave first. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(readonly limit: number) {
+    super();
+  }
+  override set(k: K, v: V): this {
+    if (this.size >= this.limit && !this.has(k)) {
+      const oldest = this.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    return super.set(k, v);
+  }
+}
+
+/** A ring buffer that keeps the last `limit` items. */
+class Ring<T> {
+  #items: T[] = [];
+  constructor(readonly limit: number) {}
+  push(...xs: T[]): void {
+    this.#items.push(...xs);
+    if (this.#items.length > this.limit) this.#items.splice(0, this.#items.length - this.limit);
+  }
+  toArray(): T[] {
+    return [...this.#items];
+  }
+}
+
+export function createDashboardFeed(options: DashboardFeedOptions): DashboardFeed {
+  const server = options.server;
+  const clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const memory = options.memory ?? (() => process.memoryUsage());
+  const sampleLimit = options.sampleLimit ?? 50;
+  const historyS = options.historyS ?? 120;
+  const logSize = options.logSize ?? 200;
+  const maxUsers = options.maxUsers ?? 100;
+  const maxClientsPerUser = options.maxClientsPerUser ?? 10;
+  const usersDebounceMs = options.usersDebounceMs ?? 150;
+  const startedAt = clock.now();
+
+  const sinks = new Set<FeedSink>();
+  const history = new Ring<RatePoint>(historyS);
+  const recentFrames = new Ring<FrameSample>(logSize);
+  const recentLifecycle = new Ring<LifecycleEntry>(logSize);
+  const latency = new LatencyWindow(options.latencyWindowS ?? 60);
+  /** `clientId cbId` → event id of requests waiting for a WS reply. */
+  const pendingCbs = new BoundedMap<string, string>(4096);
+
+  // Counters for the current second.
+  let second = Math.floor(startedAt / 1000);
+  let framesIn = 0;
+  let framesOut = 0;
+  let bytesIn = 0;
+  let bytesOut = 0;
+  let replies = 0;
+  let errors = 0;
+  let reservoir: PendingFrame[] = [];
+  let seen = 0;
+  let lifecycle: LifecycleEntry[] = [];
+  let lifecycleDropped = 0;
+
+  /** The newest out-frame: the server taps `reply` right after writing the reply's frame. */
+  let lastOut: PendingFrame | undefined;
+
+  let closed = false;
+  let tickTimer: Cancel | undefined;
+  let usersTimer: Cancel | undefined;
+
+  function offer(frame: PendingFrame): void {
+    seen++;
+    if (reservoir.length < sampleLimit) reservoir.push(frame);
+    else {
+      // Reservoir sampling: every frame of the second is equally likely to be kept.
+      const j = Math.floor(random() * seen);
+      if (j < sampleLimit) reservoir[j] = frame;
+    }
+  }
+
+  function addLifecycle(entry: LifecycleEntry): void {
+    if (lifecycle.length < logSize) lifecycle.push(entry);
+    else lifecycleDropped++;
+  }
+
+  function onTap(ev: ServerTapEvent): void {
+    switch (ev.type) {
+      case "frame:in": {
+        const bytes = byteLength(ev.data);
+        framesIn++;
+        bytesIn += bytes;
+        const eventId = ev.event?.[0] ?? "(undecodable)";
+        const cb = ev.cbId !== undefined && ev.cbId !== null;
+        if (cb && ev.transport === "ws") pendingCbs.set(`${ev.clientId} ${ev.cbId}`, eventId);
+        offer({ at: ev.at, dir: "in", transport: ev.transport, uid: uidKey(ev.uid), clientId: ev.clientId, bytes, eventId, cb });
+        break;
+      }
+      case "frame:out": {
+        const bytes = byteLength(ev.data);
+        framesOut++;
+        bytesOut += bytes;
+        lastOut = { at: ev.at, dir: "out", transport: ev.transport, uid: uidKey(ev.uid), clientId: ev.clientId, bytes, data: ev.data };
+        offer(lastOut);
+        break;
+      }
+      case "reply":
+        replies++;
+        latency.record(ev.latencyMs);
+        if (lastOut !== undefined && lastOut.clientId === ev.clientId && lastOut.at === ev.at) lastOut.replyTo = ev.eventId;
+        lastOut = undefined;
+        break;
+      case "conn:open":
+      case "conn:close": {
+        const entry: LifecycleEntry = { at: ev.at, kind: ev.type, uid: uidKey(ev.uid), clientId: ev.clientId, transport: ev.transport };
+        if (ev.type === "conn:close") {
+          if (ev.code !== undefined) entry.code = ev.code;
+          if (ev.reason !== undefined) entry.reason = ev.reason;
+        }
+        addLifecycle(entry);
+        scheduleUsers();
+        break;
+      }
+      case "uidport:open":
+      case "uidport:close":
+        addLifecycle({ at: ev.at, kind: ev.type, uid: uidKey(ev.uid) });
+        scheduleUsers();
+        break;
+      case "error": {
+        errors++;
+        const entry: LifecycleEntry = { at: ev.at, kind: "error", uid: uidKey(ev.uid), message: `${ev.error.code}: ${ev.error.message}` };
+        if (ev.clientId !== undefined) entry.clientId = ev.clientId;
+        addLifecycle(entry);
+        break;
+      }
+    }
+  }
+
+  /** Turns a kept frame into what the page shows; out-frames are decoded here, once. */
+  function describe(f: PendingFrame): FrameSample {
+    const base = { at: f.at, dir: f.dir, transport: f.transport, uid: f.uid, clientId: f.clientId, bytes: f.bytes };
+    if (f.dir === "in") return { ...base, eventId: f.eventId ?? "?", kind: "event", count: 1, cb: f.cb ?? false };
+    const d = describeOut(f);
+    return { ...base, ...d };
+  }
+
+  function describeOut(f: PendingFrame): Pick<FrameSample, "eventId" | "kind" | "count" | "cb"> {
+    const unknown = { eventId: "?", kind: "unknown" as FrameKind, count: 1, cb: false };
+    if (f.data === undefined) return unknown;
+    const r = server.packer.unpack(f.data, { maxBytes: 256 * 1024, maxDepth: 64 });
+    if (!r.ok || !Array.isArray(r.value)) return unknown;
+    const [payload, cbId] = r.value as [unknown, unknown];
+    // Ajax POST answers carry no cb id: the reply tap tells them apart.
+    if (f.replyTo !== undefined) return { eventId: f.replyTo, kind: "reply", count: 1, cb: true };
+    if (cbId !== null && cbId !== undefined) {
+      const key = `${f.clientId} ${String(cbId)}`;
+      const asked = pendingCbs.get(key);
+      pendingCbs.delete(key);
+      if (payload === "pong") return { eventId: asked ?? "chsk/ws-ping", kind: "control", count: 1, cb: true };
+      return { eventId: asked ?? "reply", kind: "reply", count: 1, cb: true };
+    }
+    // Bare markers: `:chsk/ws-ping`, `:chsk/timeout`, `:chsk/dummy-cb-200` (strings with a keyword-less packer).
+    const marker = idString(payload);
+    if (marker !== undefined && (typeof payload !== "string" || (server.packer.keywordsAsStrings && marker.startsWith("chsk/")))) {
+      return { eventId: marker, kind: "control", count: 1, cb: false };
+    }
+    if (Array.isArray(payload)) {
+      if (validateEvent(payload, server.packer.keywordsAsStrings) === null) {
+        const id = idString(payload[0]) ?? "?";
+        return { eventId: id, kind: id.startsWith("chsk/") ? "control" : "event", count: 1, cb: false };
+      }
+      if (payload.length > 0 && payload.every((e) => validateEvent(e, server.packer.keywordsAsStrings) === null)) {
+        const ids = new Set(payload.map((e) => idString((e as unknown[])[0]) ?? "?"));
+        return { eventId: [...ids].slice(0, 3).join(", ") + (ids.size > 3 ? ", …" : ""), kind: "push", count: payload.length, cb: false };
+      }
+    }
+    // An Ajax POST answer: the reply value itself, with no cb id on the wire.
+    return { eventId: "reply", kind: "reply", count: 1, cb: true };
+  }
+
+  function stats(): ServerStats {
+    const mem = memory();
+    const now = clock.now();
+    return {
+      startedAt,
+      uptimeS: Math.round((now - startedAt) / 1000),
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      clients: server.clients().length,
+      dashboards: sinks.size,
+      node: process.version,
+      pid: process.pid,
+    };
+  }
+
+  function users(filter = ""): UsersMessage {
+    const needle = filter.trim().toLowerCase();
+    const all = server.clients();
+    const byUid = new Map<string | null, ClientView[]>();
+    const counts = { ws: 0, ajax: 0, total: all.length };
+    for (const c of all) {
+      counts[c.transport]++;
+      const uid = uidKey(c.uid);
+      let list = byUid.get(uid);
+      if (!list) byUid.set(uid, (list = []));
+      list.push({ clientId: c.clientId, transport: c.transport, connectedAt: c.connectedAt, lastActivity: c.lastActivity, connected: c.connected });
+    }
+    const cu = server.connectedUids;
+    const uids = new Set<string | null>([...[...cu.any].map(uidKey), ...byUid.keys()]);
+    const matches = (uid: string | null): boolean => {
+      if (needle === "") return true;
+      if ((uid ?? "(anonymous)").toLowerCase().includes(needle)) return true;
+      return (byUid.get(uid) ?? []).some((c) => c.clientId.toLowerCase().includes(needle));
+    };
+    const matching = [...uids].filter(matches).sort((a, b) => (a === null ? 1 : b === null ? -1 : a.localeCompare(b)));
+    const list: UserView[] = matching.slice(0, maxUsers).map((uid) => {
+      const clients = (byUid.get(uid) ?? []).sort((a, b) => a.connectedAt - b.connectedAt);
+      const transports: Transport[] = [];
+      const has = (t: Transport) => [...cu[t]].some((u) => uidKey(u) === uid) || clients.some((c) => c.transport === t);
+      if (has("ws")) transports.push("ws");
+      if (has("ajax")) transports.push("ajax");
+      return { uid, transports, clients: clients.slice(0, maxClientsPerUser), moreClients: Math.max(0, clients.length - maxClientsPerUser) };
+    });
+    return {
+      at: clock.now(),
+      counts: { users: { ws: cu.ws.size, ajax: cu.ajax.size, any: cu.any.size }, clients: counts },
+      users: list,
+      matching: matching.length,
+      filter,
+    };
+  }
+
+  function broadcastUsers(): void {
+    usersTimer?.();
+    usersTimer = undefined;
+    if (sinks.size === 0) return;
+    const byFilter = new Map<string, UsersMessage>();
+    for (const sink of sinks) {
+      let msg = byFilter.get(sink.filter);
+      if (!msg) byFilter.set(sink.filter, (msg = users(sink.filter)));
+      sink.send("users", msg);
+    }
+  }
+
+  function scheduleUsers(): void {
+    if (usersTimer !== undefined || closed || sinks.size === 0) return;
+    usersTimer = clock.setTimer(usersDebounceMs, broadcastUsers);
+  }
+
+  function tick(): void {
+    const now = clock.now();
+    const point: RatePoint = { t: second, in: framesIn, out: framesOut };
+    history.push(point);
+    latency.rotate();
+    const frames = reservoir.sort((a, b) => a.at - b.at).map(describe);
+    recentFrames.push(...frames);
+    const framesSeen = seen;
+    const rate = { ...point, bytesIn, bytesOut, replies, errors };
+    const msgLifecycle = lifecycle;
+    // Only what a tick has carried goes into a new dashboard's hello, so nothing shows twice.
+    recentLifecycle.push(...msgLifecycle);
+    const dropped = lifecycleDropped;
+    second = Math.floor(now / 1000);
+    framesIn = framesOut = bytesIn = bytesOut = replies = errors = seen = lifecycleDropped = 0;
+    reservoir = [];
+    lifecycle = [];
+    if (sinks.size > 0) {
+      const msg = { at: now, rate, frames, framesSeen, latency: latency.summary(), stats: stats(), lifecycle: msgLifecycle, lifecycleDropped: dropped };
+      for (const sink of sinks) sink.send("tick", msg);
+      broadcastUsers();
+    }
+    armTick();
+  }
+
+  function armTick(): void {
+    if (closed) return;
+    // Align ticks to whole seconds so chart points are one second apart.
+    tickTimer = clock.setTimer(1000 - (clock.now() % 1000), tick);
+  }
+
+  const untap = server.tap(onTap);
+  armTick();
+
+  return {
+    subscribe(sink) {
+      sinks.add(sink);
+      const hello: HelloMessage = {
+        admin: options.admin ?? false,
+        sampleLimit,
+        historyS,
+        history: history.toArray(),
+        frames: recentFrames.toArray(),
+        lifecycle: recentLifecycle.toArray(),
+        stats: stats(),
+      };
+      if (options.admin && options.actionToken !== undefined) hello.actionToken = options.actionToken;
+      sink.send("hello", hello);
+      sink.send("users", users(sink.filter));
+      return () => void sinks.delete(sink);
+    },
+    get subscribers() {
+      return sinks.size;
+    },
+    users,
+    close() {
+      if (closed) return;
+      closed = true;
+      untap();
+      tickTimer?.();
+      usersTimer?.();
+      sinks.clear();
+    },
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * The web UI over real HTTP (no browser): routes, headers, caching, the SSE
+ * feed fed by real chsk traffic, and the admin-action guards.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { createClient } from "../../src/core/client/index.node.js";
+import { type ReferenceServer, startReferenceServer } from "../../src/server/demo/app.js";
+import { webUi } from "../../src/server/demo/web/index.js";
+
+/** Reads SSE events from `url` until `until` returns true (or the timeout). */
+async function readFeed(url: string, until: (events: { type: string; data: unknown }[]) => boolean, timeoutMs = 5000) {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const events: { type: string; data: unknown }[] = [];
+  try {
+    const res = await fetch(url, { signal: ac.signal });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
+    const decoder = new TextDecoder();
+    let buf = "";
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true });
+      let i: number;
+      while ((i = buf.indexOf("\n\n")) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const type = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (type && data) events.push({ type, data: JSON.parse(data) });
+      }
+      if (until(events)) break;
+    }
+  } catch (e) {
+    if (!ac.signal.aborted) throw e;
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+  return events;
+}
+
+async function login(base: string, uid: string): Promise<{ cookie: string; csrfToken: string }> {
+  const res = await fetch(`${base}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ uid }) });
+  assert.equal(res.status, 200);
+  const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] as string;
+  const { csrfToken } = (await res.json()) as { csrfToken: string };
+  return { cookie, csrfToken };
+}
+
+describe("web UI over HTTP", () => {
+  let server: ReferenceServer;
+  let admin: ReferenceServer;
+
+  before(async () => {
+    [server, admin] = await Promise.all([
+      startReferenceServer({ port: 0, web: webUi() }),
+      startReferenceServer({ port: 0, web: webUi(), dashboardAdmin: true }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([server?.close(), admin?.close()]);
+  });
+
+  it("serves the pages with a CSP that keeps them on their own origin", async () => {
+    for (const path of ["/", "/dashboard"]) {
+      const res = await fetch(`${server.url}${path}`);
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get("content-type") ?? "", /text\/html/);
+      const csp = res.headers.get("content-security-policy") ?? "";
+      assert.match(csp, /default-src 'self'/);
+      assert.match(csp, /connect-src 'self'/);
+      assert.match(csp, /script-src 'self'(;|$)/, "no inline or remote scripts");
+      const html = await res.text();
+      assert.doesNotMatch(html, /https?:\/\/(?!127\.0\.0\.1)/, `${path} references no other origin`);
+    }
+    const demo = await (await fetch(`${server.url}/`)).text();
+    assert.match(demo, /<script type="module" src="\/assets\/demo\.js\?v=/);
+    const dash = await (await fetch(`${server.url}/dashboard`)).text();
+    assert.match(dash, /read-only/);
+    assert.doesNotMatch(dash, /actionToken/, "no action token in read-only mode");
+  });
+
+  it("serves assets with ETags, gzip and immutable caching for versioned URLs", async () => {
+    const js = await fetch(`${server.url}/chsk-client.js`, { headers: { "accept-encoding": "gzip" } });
+    assert.equal(js.status, 200);
+    assert.equal(js.headers.get("content-encoding"), "gzip");
+    assert.equal(js.headers.get("cache-control"), "no-cache");
+    const etag = js.headers.get("etag") as string;
+    assert.equal((await fetch(`${server.url}/chsk-client.js`, { headers: { "if-none-match": etag } })).status, 304);
+    const html = await (await fetch(`${server.url}/`)).text();
+    const v = /demo\.js\?v=([\w-]+)/.exec(html)?.[1];
+    const versioned = await fetch(`${server.url}/assets/demo.js?v=${v}`);
+    assert.match(versioned.headers.get("cache-control") ?? "", /immutable/);
+    assert.equal((await fetch(`${server.url}/assets/nope.js`)).status, 404);
+    assert.equal((await fetch(`${server.url}/chsk-client.js`, { method: "POST" })).status, 405);
+    assert.equal((await fetch(`${server.url}/favicon.svg`)).status, 200);
+    // Routes that aren't the UI's still reach the app.
+    assert.equal((await fetch(`${server.url}/api/stats`)).status, 200);
+    assert.equal((await fetch(`${server.url}/nope`)).status, 404);
+  });
+
+  it("feeds the dashboard: hello, users with their transports, per-second ticks with decoded frames", async () => {
+    const { cookie, csrfToken } = await login(server.url, "alice");
+    const client = createClient({ url: `${server.url}/chsk`, type: "ws", csrfToken, headers: { cookie } });
+    try {
+      await client.whenOpen();
+      assert.equal(await client.send(["demo/echo", "x"], 5000), "x");
+      const events = await readFeed(`${server.url}/dashboard/events`, (evs) => evs.some((e) => e.type === "users"));
+      assert.equal(events[0]?.type, "hello");
+      const users = events.find((e) => e.type === "users")?.data as { users: { uid: string; transports: string[]; clients: { clientId: string }[] }[] };
+      assert.deepEqual(
+        users.users.map((u) => [u.uid, u.transports, u.clients.map((c) => c.clientId)]),
+        [["alice", ["ws"], [client.clientId]]],
+      );
+      // Traffic after subscribing shows up in the next tick, decoded.
+      const feed = readFeed(`${server.url}/dashboard/events`, (evs) => evs.some((e) => e.type === "tick" && (e.data as { frames: unknown[] }).frames.length >= 2));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await client.send(["demo/echo", { n: 1 }], 5000), { n: 1 });
+      const ticks = (await feed).filter((e) => e.type === "tick").map((e) => e.data as { frames: { dir: string; eventId: string; kind: string }[]; latency: { count: number } | null });
+      const frames = ticks.flatMap((t) => t.frames);
+      assert.ok(frames.some((f) => f.dir === "in" && f.eventId === "demo/echo"));
+      assert.ok(frames.some((f) => f.dir === "out" && f.eventId === "demo/echo" && f.kind === "reply"));
+      assert.ok(ticks.at(-1)?.latency && ticks.at(-1)!.latency!.count >= 1);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("answers admin actions with 403 in read-only mode", async () => {
+    const res = await fetch(`${server.url}/dashboard/api/push`, {
+      method: "POST",
+      headers: { "content-type": "application/json", origin: server.url },
+      body: JSON.stringify({ uid: "alice", event: ["demo/msg", 1] }),
+    });
+    assert.equal(res.status, 403);
+    assert.match(((await res.json()) as { error: string }).error, /--dashboard-admin/);
+    assert.equal((await fetch(`${server.url}/dashboard/api/disconnect`)).status, 405);
+  });
+
+  it("with --dashboard-admin, allows same-origin JSON actions that carry the page's token, and nothing else", async () => {
+    const html = await (await fetch(`${admin.url}/dashboard`)).text();
+    const token = /"actionToken":"([\w-]+)"/.exec(html)?.[1] as string;
+    assert.ok(token, "the admin page carries the action token");
+    const { cookie, csrfToken } = await login(admin.url, "bob");
+    const client = createClient({ url: `${admin.url}/chsk`, type: "ws", csrfToken, headers: { cookie } });
+    try {
+      await client.whenOpen();
+      const pushed = new Promise((resolve) => client.on("recv", resolve));
+      const post = (path: string, body: unknown, headers: Record<string, string>) =>
+        fetch(`${admin.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+      const good = { origin: admin.url, "x-chsk-dashboard": token };
+
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { origin: admin.url })).status, 403, "no token");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { ...good, "x-chsk-dashboard": "x" })).status, 403, "wrong token");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { ...good, origin: "http://evil.example" })).status, 403, "other origin");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { "x-chsk-dashboard": token })).status, 403, "no origin");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { ...good, "sec-fetch-site": "cross-site" })).status, 403, "cross-site fetch");
+      const form = await fetch(`${admin.url}/dashboard/api/push`, { method: "POST", headers: { ...good, "content-type": "application/x-www-form-urlencoded" }, body: "uid=bob" });
+      assert.equal(form.status, 403, "not JSON");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["nonamespace", 1] }, good)).status, 400);
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["chsk/close"] }, good)).status, 400, "reserved namespace");
+
+      const ok = await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", { text: "hi" }] }, good);
+      assert.equal(ok.status, 200);
+      assert.deepEqual(await ok.json(), { ok: true, clients: 1 });
+      const ev = (await pushed) as [string, { text: string }];
+      assert.equal(ev[0], "demo/msg");
+      assert.equal(ev[1].text, "hi");
+
+      assert.equal((await post("/dashboard/api/disconnect", { clientId: "nobody" }, good)).status, 404);
+      const closed = new Promise<void>((resolve) => client.on("state", (ch) => ch.closed && resolve()));
+      assert.equal((await post("/dashboard/api/disconnect", { clientId: client.clientId }, good)).status, 200);
+      await closed;
+    } finally {
+      await client.close();
+    }
+  });
+});
