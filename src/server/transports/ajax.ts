@@ -300,6 +300,9 @@ export class AjaxTransport {
     }
     const m = r.value;
     const now = core.clock.now();
+    // A client that sends is active, even while its poll is idle.
+    const entry = core.registry.get("ajax", uid, clientId);
+    if (entry !== undefined) entry.lastActivity = now;
     if (core.taps.on) {
       core.taps.emit({ type: "frame:in", transport: "ajax", uid, clientId, data: packed, event: m.event, cbId: m.cbId, at: now });
     }
