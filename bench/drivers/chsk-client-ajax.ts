@@ -1,0 +1,1 @@
+export { ajaxDriver as driver } from "./chsk-client.js";

@@ -1,0 +1,1 @@
+export { wsDriver as driver } from "./chsk-client.js";

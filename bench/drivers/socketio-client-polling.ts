@@ -1,0 +1,1 @@
+export { pollingDriver as driver } from "./socketio-client.js";

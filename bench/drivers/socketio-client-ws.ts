@@ -1,0 +1,1 @@
+export { wsDriver as driver } from "./socketio-client.js";

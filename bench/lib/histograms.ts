@@ -1,0 +1,69 @@
+/**
+ * One histogram factory for the whole bench (autocannon's `histUtil.js`).
+ *
+ * Latencies are recorded in microseconds. hdr-histogram-js runs in WASM mode
+ * (3-6x faster to record); WASM is initialised once per thread and every
+ * WASM histogram must be `destroy()`ed. Histograms cross thread boundaries as
+ * compressed base64 (`encodeHist` / `decodeHist`) and are merged with `add`.
+ */
+import * as hdr from "hdr-histogram-js";
+
+let wasmReady: Promise<void> | undefined;
+
+/** Initialise WASM once for this thread. Safe to call many times. */
+export function initHistograms(): Promise<void> {
+  wasmReady ??= hdr.initWebAssembly();
+  return wasmReady;
+}
+
+export type Histogram = hdr.Histogram;
+
+/** 1 µs .. 60 s, 3 significant digits. Call {@link initHistograms} first. */
+export function createHistogram(): Histogram {
+  return hdr.build({
+    bitBucketSize: 32,
+    useWebAssembly: true,
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+    autoResize: true,
+  });
+}
+
+export const encodeHist = (h: Histogram): string => hdr.encodeIntoCompressedBase64(h);
+
+export const decodeHist = (s: string): Histogram => hdr.decodeFromCompressedBase64(s, 32, true);
+
+/** Adds decoded `encoded` histograms into a fresh one; the caller destroys the result. */
+export function mergeEncoded(encoded: readonly string[]): Histogram {
+  const acc = createHistogram();
+  for (const s of encoded) {
+    const h = decodeHist(s);
+    acc.add(h);
+    h.destroy();
+  }
+  return acc;
+}
+
+/** Latency percentiles in microseconds, plain data for JSON. */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+}
+
+export function summarize(h: Histogram): LatencySummary {
+  return {
+    count: h.totalCount,
+    mean: Math.round(h.mean),
+    p50: h.getValueAtPercentile(50),
+    p90: h.getValueAtPercentile(90),
+    p99: h.getValueAtPercentile(99),
+    p999: h.getValueAtPercentile(99.9),
+    max: h.maxValue,
+  };
+}

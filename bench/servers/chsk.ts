@@ -1,0 +1,21 @@
+/**
+ * chsk server under test: EDN packer, CSRF off, a router that answers
+ * `[:bench/echo x]` with `x`. Serves both WS and Ajax on /chsk.
+ */
+import { createServer as createHttpServer } from "node:http";
+import { ednPacker } from "../../src/core/packers/edn.js";
+import { createServer } from "../../src/server/index.js";
+import { serve } from "./common.js";
+
+const chsk = createServer({ packer: ednPacker(), csrfToken: null });
+const http = createHttpServer((req, res) => {
+  if (!chsk.handleRequest(req, res)) res.writeHead(404).end();
+});
+http.on("upgrade", (req, socket, head) => {
+  if (!chsk.handleUpgrade(req, socket, head)) socket.destroy();
+});
+chsk.startRouter((msg) => {
+  if (msg.id === "bench/echo") msg.reply?.(msg.data);
+});
+
+await serve(http, () => chsk.close());
