@@ -6,9 +6,11 @@
  */
 import WebSocket from "ws";
 import { createClient as createCoreClient } from "./create-client.js";
+import { nodeFetch } from "./http.node.js";
 import type { Client, ClientOptions, WebSocketFactory, WebSocketLike } from "./types.js";
 
 export * from "./index.js";
+export { nodeFetch, type NodeHttpOptions } from "./http.node.js";
 
 export interface NodeWebSocketOptions {
   /** Offer permessage-deflate. Off by default: it costs ~300 KB of zlib state per socket. @default false */
@@ -105,11 +107,13 @@ export function nodeWebSocketFactory(options: NodeWebSocketOptions = {}): WebSoc
 }
 
 const defaultFactory = nodeWebSocketFactory();
+let defaultFetch: typeof fetch | undefined;
 
-/** Create a client using `ws` and Node's `fetch` unless the options give others. */
+/** Create a client using `ws` and undici (see {@link nodeFetch}) unless the options give others. */
 export function createClient(options: ClientOptions): Client {
   const o: ClientOptions = { ...options };
   if (o.webSocket === undefined) o.webSocket = defaultFactory;
-  if (o.fetch === undefined && typeof globalThis.fetch === "function") o.fetch = globalThis.fetch;
+  // One keep-alive agent shared by every client of the process.
+  if (o.fetch === undefined) o.fetch = defaultFetch ??= nodeFetch();
   return createCoreClient(o);
 }
