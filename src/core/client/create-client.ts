@@ -564,7 +564,10 @@ class ChskClient implements Client, WsHost, AjaxHost {
     const dynamic = typeof this.#csrf === "function";
     if (contentType === undefined && !dynamic && this.#staticPollHeaders !== null) return this.#staticPollHeaders;
     const h: Record<string, string> = { ...this.#userHeaders };
-    h["X-CSRF-Token"] = this.#csrfToken() ?? "";
+    const token = this.#csrfToken();
+    // Sente's poll `assoc`s the header even when nil; its POST uses `assoc-some`, which drops it.
+    if (token !== null) h["X-CSRF-Token"] = token;
+    else if (contentType === undefined) h["X-CSRF-Token"] = "";
     h["X-Requested-With"] = "XMLHTTPRequest";
     if (contentType !== undefined) h["Content-Type"] = contentType;
     else if (!dynamic) this.#staticPollHeaders = h;

@@ -117,7 +117,7 @@ function writeOther(v: object, depth: number): void {
   else if (v instanceof BigDec) out += v.text + "M";
   else if (v instanceof Ratio) out += v.numerator + "/" + v.denominator;
   else if (v instanceof Tagged) {
-    out += "#" + v.tag + " ";
+    out += "#" + v.tag + (ctorForm(v) ? "" : " ");
     w(v.value, depth);
   } else if (Object.getPrototypeOf(v) === null || Object.getPrototypeOf(v) === Object.prototype) {
     writeObjectMap(v as Record<string, unknown>, depth);
@@ -125,6 +125,19 @@ function writeOther(v: object, depth: number): void {
     const name = (v as { constructor?: { name?: unknown } }).constructor?.name;
     unsupported(`an instance of ${typeof name === "string" && name !== "" ? name : "an unknown class"}`);
   }
+}
+
+/**
+ * Clojure prints records as `#my.ns.Rec{…}` and opaque objects as
+ * `#object[…]`, with no space (tagged literals get one: `#inst "…"`), so a
+ * class-name tag on a map, or `object` on a vector, is written the same way.
+ */
+function ctorForm(t: Tagged): boolean {
+  const v = t.value;
+  if (t.tag === "object") return Array.isArray(v) && !(v instanceof List);
+  if (t.tag.indexOf(".") <= 0 || t.tag.indexOf("/") >= 0 || typeof v !== "object" || v === null) return false;
+  const p: unknown = Object.getPrototypeOf(v);
+  return p === OBJECT_PROTO || p === null || v instanceof Map;
 }
 
 function writeSet(s: Set<unknown>, depth: number): void {
@@ -227,6 +240,8 @@ export function isKeywordText(k: string): boolean {
     }
   }
   if (k.charCodeAt(0) === 58 || k.charCodeAt(n - 1) === 58) return false;
+  // tools.reader's read-keyword rejects any token containing "::".
+  if (k.indexOf("::") >= 0) return false;
   const slash = k.indexOf("/");
   if (slash < 0) return true;
   if (slash === 0) return n === 1;
@@ -236,8 +251,10 @@ export function isKeywordText(k: string): boolean {
   return slash + 2 === n || k.indexOf("/", slash + 1) < 0;
 }
 
+// tools.reader ends a token at whitespace and its macro-terminating chars, and
+// rejects @ ` ~ inside one; `#` is a constituent (`:a#` is a keyword).
 const KEY_BAD = new Uint8Array(128);
-for (const ch of '",;^()[]{}\\#@`~') KEY_BAD[ch.charCodeAt(0)] = 1;
+for (const ch of '",;^()[]{}\\@`~') KEY_BAD[ch.charCodeAt(0)] = 1;
 
 // Clojure's char-escape-string, plus \uXXXX for other control characters.
 const ESC: string[] = [];

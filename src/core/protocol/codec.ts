@@ -54,12 +54,15 @@ export const encodeHandshake = (packer: Packer, uid: unknown, handshakeData: unk
 export const encodePush = (packer: Packer, events: readonly ChskEvent[]) =>
   packer.pack([events.map((e) => toWireEvent(e, packer)), null]);
 
-/** A reply. WS replies carry the client's cb id; Ajax POST replies carry nil. */
-export const encodeReply = (packer: Packer, value: unknown, cbId: string | null) =>
-  packer.pack([value ?? null, cbId]);
+/**
+ * A reply. WS replies carry the client's cb id exactly as it was sent (Sente
+ * echoes any truthy value, not only strings); Ajax POST replies carry nil.
+ */
+export const encodeReply = (packer: Packer, value: unknown, cbId: unknown) =>
+  packer.pack([value ?? null, cbId ?? null]);
 
 export const encodeServerPing = (packer: Packer) => packer.pack([marker(packer, Reserved.wsPing), null]);
-export const encodePong = (packer: Packer, cbId: string) => packer.pack(["pong", cbId]);
+export const encodePong = (packer: Packer, cbId: unknown) => packer.pack(["pong", cbId]);
 export const encodeLpTimeout = (packer: Packer) => packer.pack([marker(packer, Reserved.timeout), null]);
 export const encodeDummyCb200 = (packer: Packer) => packer.pack([marker(packer, Reserved.dummyCb200), null]);
 
@@ -131,11 +134,21 @@ export interface ClientMessage {
   wantsReply: boolean;
 }
 
-/** Decode what a client sent over WS or in an Ajax POST `ppstr`. */
-export function decodeClientMessage(packer: Packer, data: string | Uint8Array, limits?: DecodeLimits): Result<ClientMessage> {
+/**
+ * Decode what a client sent over WS or in an Ajax POST `ppstr`. If `wire` is
+ * given, `wire.cbId` receives the cb id as it was on the wire (for echoing it
+ * back unchanged in a WS reply).
+ */
+export function decodeClientMessage(
+  packer: Packer,
+  data: string | Uint8Array,
+  limits?: DecodeLimits,
+  wire?: { cbId: unknown },
+): Result<ClientMessage> {
   const r = unpackEnvelope(packer, data, limits);
   if (!r.ok) return r;
   const { value, cbId } = r.value;
+  if (wire !== undefined) wire.cbId = cbId;
   const wants = wantsReply(cbId);
   const cb = typeof cbId === "string" ? cbId : cbId instanceof Keyword ? cbId.fqn : wants ? String(cbId) : null;
   return ok({ event: asEvent(value, packer.keywordsAsStrings), cbId: cb, wantsReply: wants });

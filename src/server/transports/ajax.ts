@@ -271,7 +271,8 @@ export class AjaxTransport {
       if (binaryBody) packed = this.binary ? body : body.toString("utf8");
       else {
         req.setForm(parseParams(body.toString("utf8")));
-        packed = req.form["ppstr"];
+        // Sente reads Ring's `:params`: form fields over query params.
+        packed = req.param("ppstr");
       }
       const t0 = core.taps.on ? performance.now() : 0;
       this.#admit(req, res, (a) => this.#postAdmitted(a, req, res, packed, t0));

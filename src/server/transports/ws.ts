@@ -243,7 +243,9 @@ export class WsTransport {
     conn.active = true;
     conn.pingedAt = 0;
     const input: string | Uint8Array = this.binary && isBinary ? data : data.toString();
-    const r = decodeClientMessage(core.packer, input, core.limits);
+    const wire = this.#wire;
+    wire.cbId = null;
+    const r = decodeClientMessage(core.packer, input, core.limits, wire);
     if (!r.ok) {
       this.#badFrame(conn, r.error);
       return;
@@ -259,16 +261,19 @@ export class WsTransport {
     if (id === Reserved.wsPing) {
       // Sente auto-replies "pong" to a ping that carries a callback id.
       if (m.cbId !== null) {
-        const pong = encodePong(core.packer, m.cbId);
+        const pong = encodePong(core.packer, wire.cbId);
         conn.deliver(pong, 0, pong);
       }
     } else if (m.cbId !== null && id !== Reserved.wsPong) {
-      reply = this.#replyFn(conn, m.cbId, id, core.taps.on ? performance.now() : 0);
+      reply = this.#replyFn(conn, wire.cbId, id, core.taps.on ? performance.now() : 0);
     }
     core.route(core.eventMsg(event, conn.uid, conn.clientId, "ws", conn.req, reply));
   }
 
-  #replyFn(conn: WsConn, cbId: string, eventId: string, t0: number): (value: unknown) => boolean {
+  /** The cb id of the frame being decoded, as it was on the wire (Sente echoes it unchanged). */
+  readonly #wire: { cbId: unknown } = { cbId: null };
+
+  #replyFn(conn: WsConn, cbId: unknown, eventId: string, t0: number): (value: unknown) => boolean {
     return (value: unknown): boolean => {
       if (conn.ws.readyState !== OPEN) return false;
       const core = this.core;
