@@ -124,7 +124,8 @@ program
     "after",
     `
 Without --csrf-token or --login, GET <origin>/csrf is tried first (chsk serve's
-convention) and its token and cookie are used if it answers 200 JSON.
+convention) and its token and cookie are used if it answers 200 JSON; failing
+that, the token is scraped from GET <origin>/ (a stock Sente page).
 
 Examples:
   chsk call http://127.0.0.1:8090/chsk '[:demo/echo {:a 1}]'

@@ -11,7 +11,8 @@
  *    scraped one.
  * 2. Otherwise, unless a token was given or `probe` is off: `GET <origin>/csrf`
  *    (`chsk serve`'s convention); a 200 JSON `{csrfToken}` supplies the
- *    token. Any other answer means "no token", and the call goes on without.
+ *    token. Failing that, `GET <origin>/` and scrape the page as in 1 (a
+ *    stock Sente app). No token either way: the call goes on without.
  *
  * Cookies set along the way are kept and sent with the channel socket.
  */
@@ -200,7 +201,12 @@ export async function bootstrapSession(opts: BootstrapOptions): Promise<Bootstra
   if (opts.csrfToken !== undefined) return { csrfToken: opts.csrfToken };
   if (opts.probe === false) return { csrfToken: null };
   const a = await request(opts, "GET", "/csrf");
-  const token = a.status === 200 ? tokenIn(a.json) : undefined;
-  if (token === undefined) opts.trace?.("* no CSRF token from /csrf; connecting without one");
+  let token = a.status === 200 ? tokenIn(a.json) : undefined;
+  if (token === undefined) {
+    // A stock Sente app renders its anti-forgery token into the page (and sets the session cookie).
+    const page = await request(opts, "GET", "/");
+    token = ok(page.status) ? scrapeCsrfToken(page.body) : undefined;
+  }
+  if (token === undefined) opts.trace?.("* no CSRF token from /csrf or the page; connecting without one");
   return { csrfToken: token ?? null };
 }

@@ -155,6 +155,34 @@ test("--login against a Sente-example-like server: anti-forgery token scraped fr
   }
 });
 
+test("no flags against a stock Sente app: the page's anti-forgery token and session are used", async () => {
+  const tokens = new Map<string, string>();
+  const fake = await fakeServer(
+    { userId: () => null, csrfToken: (req) => tokens.get(req.cookies["ring-session"] ?? "") ?? null },
+    (req, res) => {
+      if (req.method === "GET" && req.url === "/") {
+        const id = randomBytes(8).toString("hex");
+        tokens.set(id, randomBytes(12).toString("base64"));
+        res.setHeader("set-cookie", `ring-session=${id}; Path=/; HttpOnly`);
+        res.setHeader("content-type", "text/html");
+        res.end(`<div id="sente-csrf-token" data-csrf-token="${tokens.get(id)}"></div>`);
+        return;
+      }
+      res.statusCode = 404;
+      res.end();
+    },
+  );
+  try {
+    for (const transport of ["ws", "ajax"] as const) {
+      const r = await call({ url: `${fake.url}/chsk`, transport, event: "[:example/whoami]" });
+      assert.equal(r.code, 0, r.err);
+      assert.equal(r.out, "nil\n");
+    }
+  } finally {
+    await fake.close();
+  }
+});
+
 test("no /csrf route: the probe gives up quietly; --param reaches the server", async () => {
   const fake = await fakeServer({ csrfToken: null, userId: (req) => req.query["as"] ?? null }, (_req, res) => {
     res.statusCode = 404;
@@ -165,7 +193,8 @@ test("no /csrf route: the probe gives up quietly; --param reaches the server", a
     assert.equal(r.code, 0, r.err);
     assert.equal(r.out, '"zed"\n');
     assert.match(r.err, /\/csrf → 404/);
-    assert.match(r.err, /no CSRF token from \/csrf/);
+    assert.match(r.err, /\/ → 404/);
+    assert.match(r.err, /no CSRF token from \/csrf or the page/);
   } finally {
     await fake.close();
   }
