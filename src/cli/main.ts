@@ -63,7 +63,11 @@ connections. SIGINT/SIGTERM close it gracefully (exit 0).
 
 Routes: GET/POST /chsk, POST /login (uid=… | {"uid": …}), GET /csrf,
 POST /logout, GET /api/stats. Demo events: [:demo/echo x], [:demo/whoami],
-[:demo/push {:uid u :event ev}], [:demo/broadcast ev].`,
+[:demo/push {:uid u :event ev}], [:demo/broadcast ev]. Pages: / (demo),
+/dashboard.
+
+Sessions are signed cookies, so they survive restarts; the key is
+$CHSK_SESSION_SECRET, else ~/.chsk/session-secret (created on first run).`,
   )
   .action(async (flags: ServeFlags) => {
     const code = await runServe(

@@ -73,10 +73,9 @@ describe("server Ajax transport", () => {
     await handshake("h20", "u20");
     srv.chsk.send("u20", ["my/push", { n: 20 }], { flush: true });
     await sleep(200);
-    const t0 = Date.now();
+    // Held until the timeout instead, the poll would answer :chsk/timeout.
     const r = await poll("h20", "u20");
     assert.equal(r.body, "[[[:my/push {:n 20}]] nil]");
-    assert.ok(Date.now() - t0 < LP / 2);
   });
 
   it("vector 21: POST wanting a reply (:ajax or 0) → [reply nil]", async () => {

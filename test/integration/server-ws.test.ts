@@ -111,11 +111,20 @@ describe("server WS transport", () => {
   });
 
   it("vector 14: {flush: true} goes out at once in its own frame", async () => {
-    const { peer } = await open("client-id=c14&uid=u14");
-    const t0 = Date.now();
-    srv.chsk.send("u14", ["my/push", { n: 1 }], { flush: true });
-    assert.equal(await peer.next(), "[[[:my/push {:n 1}]] nil]");
-    assert.ok(Date.now() - t0 < 25);
+    // A 60 s batch window makes "at once" observable without racing the clock:
+    // the flushed push arrives, the batched one is still held.
+    const slow = await startServer({ sendBufMsWs: 60_000 }, () => {});
+    const { peer } = await openPeer(slow.port, "client-id=c14&uid=u14");
+    try {
+      slow.chsk.send("u14", ["my/push", { n: 0 }]);
+      slow.chsk.send("u14", ["my/push", { n: 1 }], { flush: true });
+      assert.equal(await withTimeout(peer.next(), 5000, "flushed push"), "[[[:my/push {:n 0}] [:my/push {:n 1}]] nil]");
+      slow.chsk.send("u14", ["my/push", { n: 2 }]);
+      assert.ok(await peer.silentFor(300), "an unflushed push waits for its batch window");
+    } finally {
+      peer.close();
+      await slow.stop();
+    }
   });
 
   it("vector 26: legacy `+` and `-` prefixed frames are accepted", async () => {

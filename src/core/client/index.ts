@@ -19,6 +19,7 @@ export { type Clock, type Cancel, type Unsubscribe, systemClock } from "../clock
 export { ChskError, type ChskErrorCode, CloseCode, isChskError } from "../protocol/errors.js";
 export { type ChskEvent, Reserved, validateEvent } from "../protocol/events.js";
 export * from "../edn/values.js";
+export { parseEdn, readEdn, writeEdn } from "../edn/index.js";
 export * from "../packers/index.js";
 
 /** The platform's `WebSocket` as a factory, or null where there is none (then `type: "auto"` uses Ajax). */

@@ -6,10 +6,21 @@
  * client is `window.chsk`: `chsk.state` ({open, type, uid, …}) and
  * `await chsk.send(["demo/echo", 1], 5000)`.
  */
-import { createClient, kw, type Packer, packerByName, type PackerName } from "../../../../core/client/index.js";
+import { createClient, kw, type Packer, packerByName, type PackerName, writeEdn } from "../../../../core/client/index.js";
 import type { Client, ClientState, ClientType } from "../../../../core/client/types.js";
 import type { ChskEvent } from "../../../../core/protocol/events.js";
-import { byId, clockTime, el, readConfig, showValue } from "./common.js";
+import { byId, clockTime, el, readConfig } from "./common.js";
+
+/** A value as the server would print it, cut short for the log. */
+function showValue(x: unknown, max = 400): string {
+  let text: string;
+  try {
+    text = writeEdn(x);
+  } catch {
+    text = String(x);
+  }
+  return text.length > max ? `${text.slice(0, max)} …` : text;
+}
 
 /** What the page exposes as `window.chsk`. */
 export interface DemoHandle {
