@@ -36,6 +36,11 @@ export interface CallOptions {
   session?: boolean;
   /** Bounds each HTTP request, the connection, and the reply. @default 5000 */
   timeoutMs?: number;
+  /**
+   * Send without asking for a reply (Sente's `(send-fn ev)`), for events
+   * whose handler never replies; succeeds once the event has been sent.
+   */
+  noReply?: boolean;
   /** Print the next N pushes (one EDN event per line). @default 0 */
   waitPush?: number;
   /** Give up waiting for pushes after this long. @default no limit */
@@ -196,6 +201,7 @@ export async function runCall(options: CallOptions, deps: CallDeps): Promise<num
   try {
     const outcome = await converse(client, {
       event,
+      noReply: options.noReply === true,
       waitPush,
       timeoutMs,
       pushTimeoutMs: options.pushTimeoutMs,
@@ -213,6 +219,7 @@ export async function runCall(options: CallOptions, deps: CallDeps): Promise<num
 
 interface Conversation {
   event: ChskEvent | undefined;
+  noReply: boolean;
   waitPush: number;
   timeoutMs: number;
   pushTimeoutMs?: number | undefined;
@@ -274,7 +281,13 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
       return new Outcome(ExitCode.TIMEOUT, `no connection within ${c.timeoutMs} ms${last} (CHSK_ERR_TIMEOUT)`);
     }
 
-    if (c.event !== undefined) {
+    if (c.event !== undefined && c.noReply) {
+      const sent = await sendOnly(client, c.event, c.timeoutMs, ended);
+      if (sent !== undefined) return sent;
+      if (c.waitPush === 0) return new Outcome(ExitCode.OK);
+      printing = true;
+      for (const ev of pending.splice(0)) print(ev);
+    } else if (c.event !== undefined) {
       const sentAt = Date.now();
       const reply = await Promise.race([
         client.send(c.event, { timeoutMs: c.timeoutMs }).then(
@@ -305,6 +318,31 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
     stopRecv();
     stopTap();
     c.signal?.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Fire and forget, yet sure it went: over Ajax the POST must be answered
+ * (`:chsk/dummy-cb-200`), and a refusal or network error fails the call.
+ */
+async function sendOnly(client: Client, event: ChskEvent, timeoutMs: number, ended: Promise<Outcome>): Promise<Outcome | undefined> {
+  let failed: ChskError | undefined;
+  const stopTap = client.tap((ev) => {
+    if (ev.type === "error") failed ??= ev.error;
+  });
+  try {
+    if (!client.send(event)) return new Outcome(ExitCode.FAILED, "not sent: the connection closed (CHSK_ERR_CLOSED)");
+    const by = deadline(timeoutMs);
+    const done = await Promise.race([client.whenSent().then(() => "sent" as const), by.promise, ended]);
+    by.cancel();
+    if (done instanceof Outcome) return done;
+    if (done === "timeout") return new Outcome(ExitCode.TIMEOUT, `not answered within ${timeoutMs} ms (CHSK_ERR_TIMEOUT)`);
+    if (failed !== undefined) {
+      return new Outcome(ExitCode.FAILED, failed.code === "CHSK_ERR_HTTP_STATUS" ? `refused: ${failed.message}` : `not sent: ${errorText(failed)}`);
+    }
+    return undefined;
+  } finally {
+    stopTap();
   }
 }
 

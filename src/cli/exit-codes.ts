@@ -14,7 +14,7 @@ export const ExitCode = {
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 export const EXIT_CODES_HELP = `Exit codes:
-  0    ok: the reply (and any awaited pushes) printed
+  0    ok: the reply (and any awaited pushes) printed, or with --no-reply: sent
   1    refused (HTTP status), login failed, connection or transport failure
   2    usage error or invalid EVENT
   3    timeout: no connection / reply / pushes in time

@@ -102,6 +102,7 @@ interface CallFlags {
   login?: string;
   session: boolean;
   timeoutMs: number;
+  reply: boolean;
   waitPush?: number;
   pushTimeoutMs?: number;
   verbose?: boolean;
@@ -121,6 +122,7 @@ program
   .option("--login <uid>", "POST <origin>/login as uid first and use that session")
   .option("--no-session", "don't probe GET <origin>/csrf for a token and session")
   .option("--timeout-ms <ms>", "bound on each HTTP request, connecting, and the reply", parsePositiveInt, 5000)
+  .option("--no-reply", "send without asking for a reply, for events whose handler never replies")
   .option("--wait-push <n>", "then print the next n pushes, one EDN event per line (EVENT optional)", parsePositiveInt)
   .option("--push-timeout-ms <ms>", "give up waiting for pushes after ms (default: wait)", parsePositiveInt)
   .option("--verbose", "print HTTP requests and every frame to stderr")
@@ -135,6 +137,8 @@ Examples:
   chsk call http://127.0.0.1:8090/chsk '[:demo/echo {:a 1}]'
   chsk call --login alice http://127.0.0.1:8090/chsk '[:demo/whoami]'
   chsk call --login alice --wait-push 1 http://127.0.0.1:8090/chsk
+  chsk call --login alice --no-reply --wait-push 1 http://127.0.0.1:8090/chsk \\
+    '[:demo/push {:uid "alice" :event [:demo/hello 1]}]'
 
 ${EXIT_CODES_HELP}`,
   )
@@ -152,6 +156,7 @@ ${EXIT_CODES_HELP}`,
         login: flags.login,
         session: flags.session,
         timeoutMs: flags.timeoutMs,
+        noReply: !flags.reply,
         waitPush: flags.waitPush ?? 0,
         pushTimeoutMs: flags.pushTimeoutMs,
         verbose: flags.verbose ?? false,

@@ -24,6 +24,7 @@ test("chsk --help lists the commands; call --help lists the exit codes", async (
   assert.equal(call.code, 0, call.stderr);
   assert.match(call.stdout, /Exit codes:/);
   assert.match(call.stdout, /--wait-push/);
+  assert.match(call.stdout, /--no-reply/);
   const serveHelp = await runCli(["serve", "--help"]);
   assert.equal(serveHelp.code, 0);
   assert.match(serveHelp.stdout, /--allowed-origins/);

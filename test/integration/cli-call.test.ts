@@ -199,3 +199,47 @@ test("no /csrf route: the probe gives up quietly; --param reaches the server", a
     await fake.close();
   }
 });
+
+describe("--no-reply: fire and forget, yet sure it went", () => {
+  let fake: Fake;
+  const seen: Array<{ id: string; data: unknown; wantsReply: boolean; transport: string }> = [];
+  before(async () => {
+    // The uid comes from a header: Sente's Ajax POSTs carry no user params.
+    const userId = (req: { headers: Record<string, string | string[] | undefined> }) => (req.headers["x-as"] as string | undefined) ?? null;
+    fake = await fakeServer({ csrfToken: null, maxFrameBytes: 512, userId }, (_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    fake.chsk.startRouter((msg) => {
+      if (msg.id !== "example/note") return;
+      seen.push({ id: msg.id, data: msg.data, wantsReply: msg.reply !== undefined, transport: msg.transport });
+      fake.chsk.send(msg.uid, ["example/noted", msg.data]);
+    });
+  });
+  after(() => fake.close());
+
+  for (const transport of ["ws", "ajax"] as const) {
+    test(`over ${transport}: the server gets the event without a reply-fn; nothing is printed; pushes still are`, async () => {
+      const before = seen.length;
+      const r = await call({ url: `${fake.url}/chsk`, transport, session: false, noReply: true, headers: { "x-as": `a-${transport}` }, event: `[:example/note {:via "${transport}"}]` });
+      assert.deepEqual(r, { code: 0, out: "", err: "" });
+      const w = await call({ url: `${fake.url}/chsk`, transport, session: false, noReply: true, headers: { "x-as": `b-${transport}` }, waitPush: 1, pushTimeoutMs: 5000, event: "[:example/note 2]" });
+      assert.deepEqual(w, { code: 0, out: "[:example/noted 2]\n", err: "" });
+      // A WS frame can still be on its way when the call exits; the Ajax POST was answered.
+      const deadline = Date.now() + 5000;
+      while (seen.length < before + 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(seen.slice(before), [
+        { id: "example/note", data: { via: transport }, wantsReply: false, transport },
+        { id: "example/note", data: 2, wantsReply: false, transport },
+      ]);
+    });
+  }
+
+  test("over ajax a refused POST fails the call (exit 1) with the status", async () => {
+    const big = "x".repeat(2000);
+    const r = await call({ url: `${fake.url}/chsk`, transport: "ajax", session: false, noReply: true, event: `[:example/note "${big}"]` });
+    assert.equal(r.code, 1, r.err);
+    assert.equal(r.out, "");
+    assert.match(r.err, /413/);
+  });
+});

@@ -116,6 +116,8 @@ class ChskClient implements Client, WsHost, AjaxHost {
   #ws: WsConn | null = null;
   #poller: AjaxPoller | null = null;
   readonly #posts = new Set<AbortController>();
+  /** Ajax POSTs not yet settled, for `whenSent()`. */
+  readonly #postsInFlight = new Set<Promise<void>>();
   #handshake: HandshakeInfo | undefined;
   #openWaiters: { resolve: (h: HandshakeInfo | undefined) => void; reject: (e: unknown) => void }[] = [];
   #closed = false;
@@ -268,17 +270,33 @@ class ChskClient implements Client, WsHost, AjaxHost {
 
   #sendAjax(event: ChskEvent, timeoutMs: number | undefined, cb: ReplyCallback | undefined, wantsPromise: boolean): boolean | Promise<unknown> {
     if (timeoutMs === undefined) {
-      void ajaxPost(this, encodeClientEvent(this.packer, event, null), this.ajaxTimeoutMs, null, this.#posts);
+      this.#track(ajaxPost(this, encodeClientEvent(this.packer, event, null), this.ajaxTimeoutMs, null, this.#posts));
       return true;
     }
     const frame = encodeClientEvent(this.packer, event, AJAX_CB);
     if (!wantsPromise) {
-      void ajaxPost(this, frame, timeoutMs, cb!, this.#posts);
+      this.#track(ajaxPost(this, frame, timeoutMs, cb!, this.#posts));
       return true;
     }
     return new Promise((resolve, reject) => {
-      void ajaxPost(this, frame, timeoutMs, (e, v) => (e === null ? resolve(v) : reject(e)), this.#posts);
+      this.#track(ajaxPost(this, frame, timeoutMs, (e, v) => (e === null ? resolve(v) : reject(e)), this.#posts));
     });
+  }
+
+  #track(post: Promise<void>): void {
+    // ajaxPost reports its own failures; a rejection here would be a bug, kept loud.
+    const settled = post.then(
+      () => void this.#postsInFlight.delete(settled),
+      (e: unknown) => {
+        this.#postsInFlight.delete(settled);
+        rethrowLater(e);
+      },
+    );
+    this.#postsInFlight.add(settled);
+  }
+
+  whenSent(): Promise<void> {
+    return Promise.all(this.#postsInFlight).then(() => {});
   }
 
   on<K extends keyof ClientEvents>(type: K, listener: ClientEvents[K]): Unsubscribe {

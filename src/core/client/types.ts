@@ -173,6 +173,14 @@ export interface Client {
   breakConnection(): void;
   /** Resolves at the next open (now, if open); rejects on close(). */
   whenOpen(): Promise<HandshakeInfo | undefined>;
+  /**
+   * Resolves once everything sent so far has left this client: at once on
+   * WS (frames go straight to the socket, and closing sends them first), and
+   * when every Ajax POST in flight has been answered or has failed. Await it
+   * before `close()` after fire-and-forget sends over Ajax, which `close()`
+   * would abort.
+   */
+  whenSent(): Promise<void>;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
