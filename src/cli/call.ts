@@ -10,7 +10,7 @@ import type { Client, ClientOptions, ClientTapEvent, ClientType } from "../core/
 import { kw, readEdn, writeEdn } from "../core/edn/index.js";
 import { type PackerName, packerByName } from "../core/packers/index.js";
 import type { Packer } from "../core/packers/types.js";
-import { ChskError, isChskError } from "../core/protocol/errors.js";
+import { ChskError, CloseCode, isChskError } from "../core/protocol/errors.js";
 import { asEvent, type ChskEvent, validateEvent } from "../core/protocol/events.js";
 import { type CliIo, ExitCode } from "./exit-codes.js";
 import { parseChskUrl } from "./options.js";
@@ -121,6 +121,11 @@ async function closeQuietly(client: Client): Promise<void> {
     d.cancel();
   }
 }
+
+/** Close codes a server sends without a reason (`ws` closes 1009 itself). */
+const CLOSE_NAMES = new Map<number, string>(
+  Object.entries(CloseCode).map(([name, code]) => [code, name.toLowerCase().replaceAll("_", " ")]),
+);
 
 class Outcome {
   constructor(
@@ -251,12 +256,19 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
   // any handshake (in auto mode a failed WS first downgrades to Ajax).
   const finalTransport = c.type === "ws" ? "ws" : "ajax";
   let opened = false;
+  let awaitingReply = false;
   let lastError: ChskError | undefined;
   const stopTap = client.tap((ev) => {
     c.trace?.(formatTap(ev));
     if (ev.type === "error") lastError = ev.error;
     else if (ev.type === "conn:open") opened = true;
-    else if (ev.type === "conn:close" && !opened && ev.transport === finalTransport) {
+    else if (ev.type === "conn:close" && awaitingReply && ev.transport === "ws") {
+      // A reply belongs to its socket: once that closes (the server refusing
+      // the frame, say), the client reconnects but the reply will not come.
+      const ws = client.state.lastWsClose;
+      const why = ws === undefined ? ev.reason : `${ws.code} ${ws.reason === "" ? (CLOSE_NAMES.get(ws.code) ?? "") : ws.reason}`.trim();
+      finish.resolve(new Outcome(ExitCode.FAILED, `the connection closed before the reply (${why})`));
+    } else if (ev.type === "conn:close" && !opened && ev.transport === finalTransport) {
       finish.resolve(
         lastError?.code === "CHSK_ERR_HTTP_STATUS"
           ? new Outcome(ExitCode.FAILED, `refused: ${lastError.message}`)
@@ -289,6 +301,7 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
       for (const ev of pending.splice(0)) print(ev);
     } else if (c.event !== undefined) {
       const sentAt = Date.now();
+      awaitingReply = true;
       const reply = await Promise.race([
         client.send(c.event, { timeoutMs: c.timeoutMs }).then(
           (value) => ({ value }),
@@ -296,6 +309,7 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
         ),
         ended,
       ]);
+      awaitingReply = false;
       if (reply instanceof Outcome) return reply;
       c.stdout.write(`${writeEdn(reply.value)}\n`);
       if (c.waitPush === 0) return new Outcome(ExitCode.OK);

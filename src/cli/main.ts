@@ -41,6 +41,10 @@ interface ServeFlags {
   logFormat: "text" | "json";
   open?: boolean;
   dashboardAdmin?: boolean;
+  maxFrameBytes?: number;
+  maxDepth?: number;
+  maxPendingPolls?: number;
+  maxPendingPosts?: number;
 }
 
 program
@@ -55,6 +59,10 @@ program
   .addOption(new Option("--log-format <format>", "log lines on stderr").choices(["text", "json"]).default("text"))
   .option("--open", "print the demo page and dashboard URLs")
   .option("--dashboard-admin", "enable the dashboard's admin actions (passed to the web UI)")
+  .option("--max-frame-bytes <n>", "largest WS frame / Ajax POST body accepted (default: 1048576)", parsePositiveInt)
+  .option("--max-depth <n>", "deepest nesting accepted in received data (default: 64)", parsePositiveInt)
+  .option("--max-pending-polls <n>", "Ajax polls one client may hold open (default: 2)", parsePositiveInt)
+  .option("--max-pending-posts <n>", "Ajax POSTs awaiting a reply per client (default: 64)", parsePositiveInt)
   .addHelpText(
     "after",
     `
@@ -81,6 +89,12 @@ $CHSK_SESSION_SECRET, else ~/.chsk/session-secret (created on first run).`,
         logFormat: flags.logFormat,
         open: flags.open ?? false,
         dashboardAdmin: flags.dashboardAdmin ?? false,
+        limits: {
+          maxFrameBytes: flags.maxFrameBytes,
+          maxDepth: flags.maxDepth,
+          maxPendingPollsPerClient: flags.maxPendingPolls,
+          maxPendingPostsPerClient: flags.maxPendingPosts,
+        },
         // The demo page (/), the dashboard (/dashboard) and /chsk-client.js.
         web: webUi(),
       },

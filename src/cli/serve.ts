@@ -28,6 +28,15 @@ export interface ServeOptions {
   dashboardAdmin?: boolean;
   /** The browser demo page / dashboard (see `WebHook`). */
   web?: WebHook | WebHookFactory;
+  /** Server limits (`createServer` options of the same names); unset: the library's defaults. */
+  limits?: ServeLimits;
+}
+
+export interface ServeLimits {
+  maxFrameBytes?: number | undefined;
+  maxDepth?: number | undefined;
+  maxPendingPollsPerClient?: number | undefined;
+  maxPendingPostsPerClient?: number | undefined;
 }
 
 export interface ServeDeps extends CliIo {
@@ -36,6 +45,10 @@ export interface ServeDeps extends CliIo {
   /** Called once listening (tests use it to reach the server). */
   onListening?: (server: ReferenceServer) => void;
 }
+
+/** exactOptionalPropertyTypes: drop the limits not given. */
+const definedOnly = (limits: ServeLimits): { [K in keyof ServeLimits]?: number } =>
+  Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
 
 export const listeningLine = (url: string) => `chsk serve listening on ${url}`;
 
@@ -55,6 +68,7 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
       allowedOrigins: options.allowedOrigins ?? "all",
       log,
       dashboardAdmin: options.dashboardAdmin ?? false,
+      serverOptions: definedOnly(options.limits ?? {}),
       ...(options.web === undefined ? {} : { web: options.web }),
     });
   } catch (e) {

@@ -264,3 +264,33 @@ test("call against a closed port → exit 1, connection failed", async () => {
     assert.match(r.stderr, /^chsk call: connection failed: .*ECONNREFUSED/m);
   }
 });
+
+test("serve's limit flags: an oversized or too-deep event is refused with its code, logged once; the server serves on", async () => {
+  const srv = await serve(["--log-format", "json", "--max-frame-bytes", "256", "--max-depth", "4"]);
+  const big = `[:demo/echo "${"x".repeat(300)}"]`;
+  const deep = "[:demo/echo [[[[[1]]]]]]";
+  const url = `${srv.url}/chsk`;
+
+  const bigAjax = await runCli(["call", "--transport", "ajax", url, big]);
+  assert.equal(bigAjax.code, 1, bigAjax.stderr);
+  assert.match(bigAjax.stderr, /refused: HTTP 413 CHSK_ERR_FRAME_TOO_LARGE/);
+  const deepAjax = await runCli(["call", "--transport", "ajax", url, deep]);
+  assert.equal(deepAjax.code, 1, deepAjax.stderr);
+  assert.match(deepAjax.stderr, /refused: HTTP 400 CHSK_ERR_EDN_DEPTH/);
+  // Over WS the server closes the socket; the call says so instead of waiting for a reply that cannot come.
+  const bigWs = await runCli(["call", "--transport", "ws", url, big]);
+  assert.equal(bigWs.code, 1, bigWs.stderr);
+  assert.match(bigWs.stderr, /the connection closed before the reply \(1009 message too big\)/);
+  const deepWs = await runCli(["call", "--transport", "ws", url, deep]);
+  assert.equal(deepWs.code, 1, deepWs.stderr);
+  assert.match(deepWs.stderr, /the connection closed before the reply \(1002 CHSK_ERR_EDN_DEPTH\)/);
+
+  const ok = await runCli(["call", url, "[:demo/echo [[1]]]"]); // envelope, event, then two levels: depth 4
+  assert.equal(ok.stdout, "[[1]]\n", ok.stderr);
+
+  const f = await srv.stop();
+  assert.equal(f.code, 0);
+  const lines = f.stderr.trim().split("\n").map((l) => JSON.parse(l) as { msg: string; code?: string });
+  const errors = lines.filter((l) => l.msg === "chsk error").map((l) => l.code).sort();
+  assert.deepEqual(errors, ["CHSK_ERR_EDN_DEPTH", "CHSK_ERR_EDN_DEPTH", "CHSK_ERR_FRAME_TOO_LARGE", "CHSK_ERR_FRAME_TOO_LARGE"]);
+});

@@ -166,6 +166,10 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     }
   });
 
+  // Errors are logged once, by the tap above (it knows the uid and client);
+  // a listener here stops the library's own console.warn fallback.
+  chsk.on("error", () => {});
+
   let web: WebHook | undefined;
   const ctx: WebContext = {
     chsk,
