@@ -41,6 +41,12 @@ const axis = (): uPlot.Axis => ({
   font: "12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
 });
 
+const pad2 = (n: number) => String(n).padStart(2, "0");
+function tickLabel(t: number): string {
+  const d = new Date(t * 1000);
+  return d.getSeconds() === 0 ? `${pad2(d.getHours())}:${pad2(d.getMinutes())}` : `:${pad2(d.getSeconds())}`;
+}
+
 const chart = new uPlot(
   {
     width: Math.max(300, chartBox.clientWidth),
@@ -54,7 +60,9 @@ const chart = new uPlot(
       y: { range: (_u, _min, max) => [0, Math.max(5, Math.ceil(max * 1.15))] },
     },
     axes: [
-      { ...axis(), space: 70, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600] },
+      // One line per tick (uPlot's default adds a date line that collides at this width):
+      // whole minutes as 15:49, other ticks as :20.
+      { ...axis(), space: 70, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600], values: (_u, splits) => splits.map(tickLabel) },
       { ...axis(), size: 50, values: (_u, splits) => splits.map((v) => count(v)) },
     ],
     series: [
