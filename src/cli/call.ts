@@ -104,6 +104,10 @@ function errorText(e: unknown): string {
   return e.message;
 }
 
+/** `refused: HTTP 403 …` for an HTTP refusal, else `<what>: <cause>`. */
+const failureText = (e: ChskError, what: string): string =>
+  e.code === "CHSK_ERR_HTTP_STATUS" ? `refused: ${e.message}` : `${what}: ${errorText(e)}`;
+
 function deadline(ms: number | undefined): { promise: Promise<"timeout">; cancel(): void } {
   if (ms === undefined) return { promise: new Promise(() => {}), cancel() {} };
   let timer: ReturnType<typeof setTimeout>;
@@ -270,9 +274,7 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
       finish.resolve(new Outcome(ExitCode.FAILED, `the connection closed before the reply (${why})`));
     } else if (ev.type === "conn:close" && !opened && ev.transport === finalTransport) {
       finish.resolve(
-        lastError?.code === "CHSK_ERR_HTTP_STATUS"
-          ? new Outcome(ExitCode.FAILED, `refused: ${lastError.message}`)
-          : new Outcome(ExitCode.FAILED, `connection failed: ${lastError ? errorText(lastError) : `closed before the handshake (${ev.reason})`}`),
+        new Outcome(ExitCode.FAILED, lastError ? failureText(lastError, "connection failed") : `connection failed: closed before the handshake (${ev.reason})`),
       );
     }
   });
@@ -351,9 +353,7 @@ async function sendOnly(client: Client, event: ChskEvent, timeoutMs: number, end
     by.cancel();
     if (done instanceof Outcome) return done;
     if (done === "timeout") return new Outcome(ExitCode.TIMEOUT, `not answered within ${timeoutMs} ms (CHSK_ERR_TIMEOUT)`);
-    if (failed !== undefined) {
-      return new Outcome(ExitCode.FAILED, failed.code === "CHSK_ERR_HTTP_STATUS" ? `refused: ${failed.message}` : `not sent: ${errorText(failed)}`);
-    }
+    if (failed !== undefined) return new Outcome(ExitCode.FAILED, failureText(failed, "not sent"));
     return undefined;
   } finally {
     stopTap();
