@@ -9,7 +9,9 @@
  */
 export * from "./edn/index.js";
 export * from "./packers/index.js";
+export { isWireFormat, packerWireFormat, readsFormat, type Sniffed, type SniffedFormat, sniffFrame, type WireFormat } from "./packers/sniff.js";
 export * from "./protocol/errors.js";
 export * from "./protocol/events.js";
+export type * from "./protocol/event-map.js";
 export * from "./protocol/codec.js";
 export { type Cancel, type Clock, systemClock, type Unsubscribe } from "./clock.js";

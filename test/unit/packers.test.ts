@@ -592,6 +592,10 @@ describe("packerByName", () => {
       edn: ["edn", false],
       transit: ["transit", false],
       "transit-verbose": ["transit", false],
+      msgpack: ["msgpack", false],
+      "gzip+edn": ["gzip+edn", false],
+      "gzip+msgpack": ["gzip+msgpack", false],
+      "gzip+transit": ["gzip+transit", false],
       json: ["json", true],
     };
     for (const name of PACKER_NAMES) {
@@ -602,7 +606,7 @@ describe("packerByName", () => {
   });
 
   it("throws TypeError for an unknown name", () => {
-    for (const name of ["msgpack", "", "EDN", undefined, 1]) {
+    for (const name of ["gzip", "msgpack+gzip", "", "EDN", undefined, 1]) {
       assert.throws(() => packerByName(name as PackerName), TypeError);
     }
   });

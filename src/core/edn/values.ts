@@ -23,7 +23,7 @@
  * | `#{1 2}`                    | {@link EdnSet} (a `Set` subclass)                 |
  * | `{:a 1 :b/c 2}`             | plain object `{ a: 1, "b/c": 2 }` (all keys keywords) |
  * | `{"a" 1}`, `{1 :x}`         | `Map` (any key that is not a keyword)             |
- * | `#inst "…"`                 | `Date`                                            |
+ * | `#inst "…"`                 | `Date` ({@link Instant} if a msgpack timestamp has sub-ms nanos) |
  * | `#uuid "…"`                 | {@link Uuid}                                      |
  * | `#my/tag v`                 | {@link Tagged} (unless a tag handler is given)    |
  *
@@ -175,6 +175,27 @@ export class Ratio {
   }
   toJSON(): number {
     return this.valueOf();
+  }
+}
+
+/**
+ * An instant with nanosecond precision. It is a `Date` (whose `getTime()`
+ * is the instant truncated to the millisecond), so it works wherever a Date
+ * does, and it also keeps the nanosecond-of-second. The msgpack packer reads
+ * a timestamp with sub-millisecond digits as one and writes the nanos back,
+ * so a `java.time.Instant` echoes exactly; the text packers write it as the
+ * Date it is (EDN's `#inst` carries milliseconds).
+ */
+export class Instant extends Date {
+  /** Nanoseconds within the second, 0 … 999 999 999. */
+  readonly nanos: number;
+  /**
+   * @param epochSecond whole seconds since 1970-01-01T00:00:00Z (may be negative)
+   * @param nanos nanoseconds within that second, 0 … 999 999 999
+   */
+  constructor(epochSecond: number, nanos: number) {
+    super(epochSecond * 1000 + Math.floor(nanos / 1e6));
+    this.nanos = nanos;
   }
 }
 

@@ -15,6 +15,7 @@
  * | `1`, `1.5`                       | `number`                                                 |
  * | `1.0`                            | `number` on read; a {@link Double} writes `1.0`          |
  * | `"~i…"` beyond ±(2^53-1)         | `bigint` (a `bigint` beyond that range writes `"~i…"`)   |
+ * | a bare integer no double holds   | `bigint`, as transit-clj reads it (not rounded)          |
  * | `"~n…"`                          | `bigint` (a `bigint` beyond int64 writes `"~n…"`)        |
  * | `"~f1.50"`                       | {@link BigDec}                                           |
  * | `["~#ratio", ["~n22","~n7"]]`    | {@link Ratio}                                            |
@@ -108,7 +109,7 @@ export function transitPacker(opts: TransitPackerOptions = {}): Packer {
       if (jsonDepthExceeds(text, maxDepth)) return depthError("transit", maxDepth);
       let node: unknown;
       try {
-        node = JSON.parse(text);
+        node = JSON.parse(exactIntegers(text));
       } catch (e) {
         return err(new ChskError("CHSK_ERR_UNPACK", `invalid transit JSON: ${(e as Error)?.message ?? e}`, { cause: e }));
       }
@@ -116,6 +117,58 @@ export function transitPacker(opts: TransitPackerOptions = {}): Packer {
     },
   };
 }
+
+/**
+ * JSON.parse rounds a bare integer that no double holds; transit-clj
+ * (Jackson) reads it exactly, and a Sente server echoes `9007199254740993`
+ * back as `"~i9007199254740993"` (captured). So such an integer is
+ * rewritten, before parsing, as the transit string of the same integer:
+ * `"~i…"` within int64, `"~n…"` beyond (Jackson's BigInteger); it then
+ * reads as that `bigint`. A literal that is how JS prints a number (what
+ * transit-js and chsk write for a large double, e.g. `9007199254740994`)
+ * stays that number: it loses nothing. Text without a run of 16 digits is
+ * returned as is, without a scan.
+ */
+function exactIntegers(text: string): string {
+  if (!SIXTEEN_DIGITS_RE.test(text)) return text;
+  let out = "";
+  let last = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      // Skip the string: to the next `"` not preceded by an odd number of backslashes.
+      let j = text.indexOf('"', i + 1);
+      while (j > 0) {
+        let k = j - 1;
+        while (text.charCodeAt(k) === 0x5c /* \ */) k--;
+        if ((j - k) % 2 === 1) break;
+        j = text.indexOf('"', j + 1);
+      }
+      if (j < 0) return text; // unterminated: JSON.parse reports it
+      i = j;
+      continue;
+    }
+    if (c !== 0x2d /* - */ && (c < 0x30 || c > 0x39)) continue;
+    let j = c === 0x2d ? i + 1 : i;
+    while (j < n && text.charCodeAt(j) >= 0x30 && text.charCodeAt(j) <= 0x39) j++;
+    const next = text.charCodeAt(j);
+    if (next === 0x2e /* . */ || next === 0x65 /* e */ || next === 0x45 /* E */) {
+      // Not an integer: skip the rest of the number.
+      while (j < n && /[0-9.eE+-]/.test(text[j]!)) j++;
+    } else if (j - i >= 16) {
+      const token = text.slice(i, j);
+      const v = BigInt(token);
+      if ((v > MAX_SAFE || v < -MAX_SAFE) && String(Number(token)) !== token) {
+        out += text.slice(last, i) + `"~${v <= INT64_MAX && v >= INT64_MIN ? "i" : "n"}${v}"`;
+        last = j;
+      }
+    }
+    i = j - 1;
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+const SIXTEEN_DIGITS_RE = /[0-9]{16}/;
 
 // ---------------------------------------------------------------------------
 // transit-js internals we need to recognise. Their constructors are not

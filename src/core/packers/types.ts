@@ -33,7 +33,7 @@ export const DEFAULT_DECODE_LIMITS: Required<DecodeLimits> = {
  * where {@link Packer.keywordsAsStrings} says keywords arrive as strings.
  */
 export interface Packer {
-  /** `"edn"`, `"transit"`, `"json"`, or a custom name. */
+  /** `"edn"`, `"transit"`, `"msgpack"`, `"gzip+<inner>"`, `"json"`, or a custom name. */
   readonly name: string;
   /** True if `pack` returns bytes (sent as binary WS frames / octet-stream POSTs). */
   readonly binary: boolean;
