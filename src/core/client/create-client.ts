@@ -12,6 +12,7 @@ import { ednPacker } from "../packers/edn.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
 import { AJAX_CB, encodeClientEvent, encodeClientPong } from "../protocol/codec.js";
 import { ChskError } from "../protocol/errors.js";
+import type { DefaultEventMap, EventMap } from "../protocol/event-map.js";
 import { assertEvent, type ChskEvent, Reserved } from "../protocol/events.js";
 import { AckTable } from "./ack-table.js";
 import { type AjaxHost, AjaxPoller, ajaxPost } from "./ajax.js";
@@ -80,7 +81,23 @@ function checkMs(name: string, v: number | undefined, dflt: number, allowZero = 
   return v;
 }
 
-/** Create a client. With `autoConnect` (the default) it starts connecting at once. */
+/**
+ * Create a client. With `autoConnect` (the default) it starts connecting at once.
+ *
+ * @typeParam E - The application's event map (see {@link EventMap}), for
+ * typed sends, replies and pushes; types only, the client is the same
+ * either way. Without it, events are untyped (`ChskEvent`).
+ *
+ * @example
+ * interface Events {
+ *   "chat/send":    { data: { text: string }; reply: { id: number } };
+ *   "chat/message": { data: { user: string; text: string }; from: "server" };
+ * }
+ * const client = createClient<Events>({ url: "/chsk" });
+ * const { id } = await client.send(["chat/send", { text: "hi" }], 5000);
+ */
+export function createClient<E extends EventMap<E> = DefaultEventMap>(options: ClientOptions): Client<E>;
+// The event map is a compile-time view: one untyped implementation serves every E.
 export function createClient(options: ClientOptions): Client {
   return new ChskClient(options);
 }

@@ -10,6 +10,7 @@
  * const reply = await client.send(["my/ev", { a: 1 }], 5000);
  */
 import { createClient as createCoreClient } from "./create-client.js";
+import type { DefaultEventMap, EventMap } from "../protocol/event-map.js";
 import type { Client, ClientOptions, WebSocketFactory, WebSocketLike } from "./types.js";
 
 export type * from "./types.js";
@@ -18,6 +19,7 @@ export { CLIENT_DEFAULTS } from "./create-client.js";
 export { type Clock, type Cancel, type Unsubscribe, systemClock } from "../clock.js";
 export { ChskError, type ChskErrorCode, CloseCode, isChskError } from "../protocol/errors.js";
 export { type ChskEvent, Reserved, validateEvent } from "../protocol/events.js";
+export type * from "../protocol/event-map.js";
 export * from "../edn/values.js";
 export { parseEdn, readEdn, writeEdn } from "../edn/index.js";
 export * from "../packers/index.js";
@@ -32,13 +34,25 @@ export function browserWebSocketFactory(): WebSocketFactory | null {
 const platformFetch = (): typeof fetch | undefined =>
   typeof globalThis.fetch === "function" ? globalThis.fetch.bind(globalThis) : undefined;
 
-/** Create a client using `globalThis.WebSocket` and `globalThis.fetch` unless the options give others. */
-export function createClient(options: ClientOptions): Client {
+/**
+ * Create a client using `globalThis.WebSocket` and `globalThis.fetch` unless the options give others.
+ *
+ * @typeParam E - The application's event map (see {@link EventMap}); without it, events are untyped.
+ *
+ * @example
+ * interface Events {
+ *   "chat/send":    { data: { text: string }; reply: { id: number } };
+ *   "chat/message": { data: { user: string; text: string }; from: "server" };
+ * }
+ * const client = createClient<Events>({ url: "/chsk" });
+ * const { id } = await client.send(["chat/send", { text: "hi" }], 5000);
+ */
+export function createClient<E extends EventMap<E> = DefaultEventMap>(options: ClientOptions): Client<E> {
   const o: ClientOptions = { ...options };
   if (o.webSocket === undefined) o.webSocket = browserWebSocketFactory();
   if (o.fetch === undefined) {
     const f = platformFetch();
     if (f !== undefined) o.fetch = f;
   }
-  return createCoreClient(o);
+  return createCoreClient<E>(o);
 }

@@ -2,6 +2,20 @@ import type { Clock, Unsubscribe } from "../clock.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
 import type { ChskError, ChskErrorCode } from "../protocol/errors.js";
 import type { ChskEvent } from "../protocol/events.js";
+import type {
+  ClientReservedEvents,
+  ClientSentId,
+  DefaultEventMap,
+  EventData,
+  EventMap,
+  EventReply,
+  EventTuple,
+  IsUntypedMap,
+  PushEvent,
+  PushId,
+  ReplyId,
+  TypedEvent,
+} from "../protocol/event-map.js";
 
 export type ClientType = "auto" | "ws" | "ajax";
 export type Transport = "ws" | "ajax";
@@ -116,8 +130,8 @@ export interface ClientOptions {
   signal?: AbortSignal;
 }
 
-/** What `send` with a callback receives: the reply, or the failure. */
-export type ReplyCallback = (error: ChskError | null, reply?: unknown) => void;
+/** What `send` with a callback receives: the reply (of type `R`), or the failure. */
+export type ReplyCallback<R = unknown> = (error: ChskError | null, reply?: R) => void;
 
 export interface SendOptions {
   /** Ask for a reply, failing with CHSK_ERR_TIMEOUT after this long. */
@@ -126,43 +140,77 @@ export interface SendOptions {
   flush?: boolean;
 }
 
-export interface ClientEvents {
-  /** A server push (one event of a batch). */
-  recv: (event: ChskEvent) => void;
+export interface ClientEvents<E extends EventMap<E> = DefaultEventMap> {
+  /** A server push (one event of a batch); with an event map, a union discriminated by the id. */
+  recv: (event: PushEvent<E>) => void;
   handshake: (info: HandshakeInfo) => void;
   state: (change: StateChange) => void;
   /** The server pinged us (already answered). */
   ping: () => void;
 }
 
-/** Router handlers get Sente's client event-msg. */
-export interface ClientEventMsg {
-  event: ChskEvent;
-  id: string;
-  data: unknown;
-  client: Client;
+/**
+ * The client event-msg of one event `Ev` (a member of {@link ClientEventMsg}).
+ * Parameterised by the whole tuple so a typed msg still fits an untyped one
+ * (`id` and `data` follow `Ev` covariantly).
+ */
+export interface ClientEventMsgOf<Ev extends readonly unknown[] = ChskEvent, C = Client> {
+  event: Ev;
+  id: Ev[0];
+  data: Ev[1];
+  client: C;
 }
 
-export interface Client {
+type ClientMsgs<E extends EventMap<E>, M, K extends string> = K extends unknown ? ClientEventMsgOf<TypedEvent<M, K>, Client<E>> : never;
+
+/**
+ * Router handlers get Sente's client event-msg. With an event map it is a
+ * union discriminated by `id`: the map's server pushes (`from: "server"` or
+ * `"both"`) and the reserved `chsk/handshake`, `chsk/state`, `chsk/ws-ping`.
+ */
+export type ClientEventMsg<E extends EventMap<E> = DefaultEventMap> =
+  | ClientMsgs<E, E, PushId<E>>
+  | (IsUntypedMap<E> extends true ? never : ClientMsgs<E, ClientReservedEvents, keyof ClientReservedEvents>);
+
+/**
+ * A chsk client.
+ *
+ * @typeParam E - The application's event map (see {@link EventMap}): `send`
+ * accepts only its client→server events and resolves to their declared
+ * reply; `on("recv")` and the router see its server pushes. Without it,
+ * any `["ns/name", data]` goes and replies are `unknown`.
+ *
+ * @example
+ * interface Events {
+ *   "chat/send":    { data: { text: string }; reply: { id: number } };
+ *   "chat/message": { data: { user: string; text: string }; from: "server" };
+ * }
+ * const client: Client<Events> = createClient<Events>({ url: "/chsk" });
+ * const { id } = await client.send(["chat/send", { text: "hi" }], 5000);
+ */
+export interface Client<E extends EventMap<E> = DefaultEventMap> {
   readonly clientId: string;
   /** A snapshot of the current state. */
   readonly state: Readonly<ClientState>;
   /** Fire and forget. False (and nothing sent) when not open. */
-  send(event: ChskEvent): boolean;
+  send<K extends ClientSentId<E>>(event: EventTuple<K, EventData<E, K>>): boolean;
   /** Fire and forget with options (`{ flush }`) but no `timeoutMs`. */
-  send(event: ChskEvent, options: SendOptions & { timeoutMs?: undefined }): boolean;
-  /** Request/reply: resolves with the reply; rejects with CHSK_ERR_CLOSED / _TIMEOUT / _TRANSPORT. */
-  send(event: ChskEvent, options: SendOptions & { timeoutMs: number }): Promise<unknown>;
-  send(event: ChskEvent, timeoutMs: number): Promise<unknown>;
+  send<K extends ClientSentId<E>>(event: EventTuple<K, EventData<E, K>>, options: SendOptions & { timeoutMs?: undefined }): boolean;
+  /**
+   * Request/reply: resolves with the reply; rejects with CHSK_ERR_CLOSED / _TIMEOUT / _TRANSPORT.
+   * With an event map, only events that declare a `reply` can be sent this way.
+   */
+  send<K extends ReplyId<E>>(event: EventTuple<K, EventData<E, K>>, options: SendOptions & { timeoutMs: number }): Promise<EventReply<E, K>>;
+  send<K extends ReplyId<E>>(event: EventTuple<K, EventData<E, K>>, timeoutMs: number): Promise<EventReply<E, K>>;
   /** Sente's `(send-fn ev timeout-ms cb)`: the callback gets the reply or the error. */
-  send(event: ChskEvent, timeoutMs: number, cb: ReplyCallback): boolean;
-  on<K extends keyof ClientEvents>(type: K, listener: ClientEvents[K]): Unsubscribe;
+  send<K extends ReplyId<E>>(event: EventTuple<K, EventData<E, K>>, timeoutMs: number, cb: ReplyCallback<EventReply<E, K>>): boolean;
+  on<T extends keyof ClientEvents<E>>(type: T, listener: ClientEvents<E>[T]): Unsubscribe;
   /**
    * Sente's client router: `handler` sees every event Sente puts on
    * `ch-recv` (`chsk/handshake`, `chsk/state`, `chsk/ws-ping` and pushes).
    * Handler errors go to `onError` and never stop the router.
    */
-  startRouter(handler: (msg: ClientEventMsg) => void | Promise<void>, options?: { onError?: (e: unknown, msg: ClientEventMsg) => void }): Unsubscribe;
+  startRouter(handler: (msg: ClientEventMsg<E>) => void | Promise<void>, options?: { onError?: (e: unknown, msg: ClientEventMsg<E>) => void }): Unsubscribe;
   tap(listener: (event: ClientTapEvent) => void): Unsubscribe;
   connect(): void;
   /** Sente's `chsk-disconnect!`: closes with 1000 and stops retrying. */
