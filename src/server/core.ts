@@ -4,7 +4,7 @@
  * the admission pipeline (checks → uid).
  */
 import { Emitter } from "../core/clock.js";
-import type { ChskError } from "../core/protocol/errors.js";
+import { ChskError, CloseCode } from "../core/protocol/errors.js";
 import { encodeLpTimeout, encodeDummyCb200 } from "../core/protocol/codec.js";
 import { type ChskEvent, Reserved } from "../core/protocol/events.js";
 import type { DecodeLimits } from "../core/packers/types.js";
@@ -85,6 +85,7 @@ export class ServerCore {
       opts.msAllowReconnectBeforeCloseWs,
       opts.msAllowReconnectBeforeCloseAjax,
       opts.closeTimeoutMs,
+      opts.bodyTimeoutMs,
     ].filter((x) => x > 0);
     const quantum = Math.min(100, Math.max(1, Math.floor(Math.min(...positive) / 10)));
     this.sweeper = new Sweeper(this.clock, quantum, (now) => this.#sweep(now));
@@ -111,7 +112,28 @@ export class ServerCore {
       },
       packFailed: (error, uid) => this.errors.report(error, uid),
       wake: (at) => this.sweeper.wake(at),
+      maxBufferedBytes: opts.maxBufferedBytesPerClient,
+      overflow: (entry) => this.slowConsumer(entry, entry.pendingBytes),
     });
+  }
+
+  /**
+   * Drops a client that leaves more than `maxBufferedBytesPerClient` unread
+   * (WS: unsent socket bytes; Ajax / reconnecting WS: kept push frames).
+   * Its connection is cut at once (a close frame would queue behind the
+   * backlog), its kept frames are let go, it leaves the registry (so no
+   * further push is kept for it) and the error is reported once.
+   */
+  slowConsumer(entry: Entry, bufferedBytes: number): void {
+    const max = this.opts.maxBufferedBytesPerClient;
+    const error = new ChskError("CHSK_ERR_SLOW_CONSUMER", `Client ${entry.clientId} left more than ${max} bytes unread`, {
+      closeCode: CloseCode.SLOW_CONSUMER,
+      detail: { transport: entry.transport, bufferedBytes, maxBufferedBytes: max },
+    });
+    this.errors.report(error, entry.uid, entry.clientId);
+    this.outbox.release(entry);
+    entry.cut("slow-consumer", CloseCode.SLOW_CONSUMER);
+    this.registry.remove(entry, true);
   }
 
   #sweep(now: number): number {

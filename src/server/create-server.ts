@@ -19,6 +19,7 @@ import type { Unsubscribe } from "../core/clock.js";
 import { ChskError } from "../core/protocol/errors.js";
 import { type ChskEvent, Reserved } from "../core/protocol/events.js";
 import type { Packer } from "../core/packers/types.js";
+import type { DefaultEventMap, EventMap } from "../core/protocol/event-map.js";
 import { ServerCore } from "./core.js";
 import { resolveOptions } from "./options.js";
 import type { Entry } from "./registry.js";
@@ -27,7 +28,9 @@ import type { HandlerErrorFn } from "./router.js";
 import { AjaxClient, AjaxTransport } from "./transports/ajax.js";
 import { WsConn, WsTransport } from "./transports/ws.js";
 import type {
+  AttachOptions,
   ChskServer,
+  HandleRequestOptions,
   ClientInfo,
   ConnectedUids,
   SendOptions,
@@ -38,6 +41,9 @@ import type {
   Uid,
 } from "./types.js";
 
+/** Internal key: `server[kReport](error)` reports through the server's `error` event and taps. */
+export const kReport = Symbol("chsk:report");
+
 class Server implements ChskServer {
   readonly path: string;
   readonly packer: Packer;
@@ -46,6 +52,8 @@ class Server implements ChskServer {
   readonly #ws: WsTransport;
   readonly #ajax: AjaxTransport;
   readonly #detachers = new Set<() => void>();
+  /** Servers attached to: a second attach would hand every upgrade to `ws` twice (it throws, uncaught). */
+  readonly #attachedTo = new WeakSet<HttpServer>();
   #closing: Promise<void> | null = null;
   #onAbort: (() => void) | null = null;
 
@@ -71,11 +79,11 @@ class Server implements ChskServer {
   // -------------------------------------------------------------------------
   // HTTP entry points
 
-  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+  handleRequest(req: IncomingMessage, res: ServerResponse, options?: HandleRequestOptions): boolean {
     if (pathOf(req.url) !== this.path) return false;
     const method = req.method;
     if (method === "GET") this.#ajax.get(req, res);
-    else if (method === "POST") this.#ajax.post(req, res);
+    else if (method === "POST") this.#ajax.post(req, res, options?.body);
     else {
       req.resume();
       writeAnswer(res, { status: 405, body: "Method Not Allowed", headers: { allow: "GET, POST" } });
@@ -89,11 +97,15 @@ class Server implements ChskServer {
     return true;
   }
 
-  attach(server: HttpServer): Unsubscribe {
+  attach(server: HttpServer, options?: AttachOptions): Unsubscribe {
     if (this.#core.closed) throw new ChskError("CHSK_ERR_SERVER_CLOSED", "attach() after close()");
+    const requests = options?.requests ?? true;
+    if (typeof requests !== "boolean") throw new TypeError(`attach(server, { requests }): requests must be a boolean, got ${typeof requests}`);
+    if (this.#attachedTo.has(server)) throw new TypeError("attach(server): chsk is already attached to this server (fastifyAdapter attaches itself)");
+    this.#attachedTo.add(server);
     // Like engine.io: take over the request listeners so /chsk never reaches them.
-    const previous = server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[];
-    server.removeAllListeners("request");
+    const previous = requests ? (server.listeners("request") as ((req: IncomingMessage, res: ServerResponse) => void)[]) : [];
+    if (requests) server.removeAllListeners("request");
     const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
       if (this.handleRequest(req, res)) return;
       if (previous.length === 0 && server.listenerCount("request") === 1) {
@@ -107,13 +119,14 @@ class Server implements ChskServer {
       // Nobody else handles upgrades: don't leave the socket hanging.
       if (server.listenerCount("upgrade") === 1) socket.destroy();
     };
-    server.on("request", onRequest);
+    if (requests) server.on("request", onRequest);
     server.on("upgrade", onUpgrade);
     let attached = true;
     const detach = (): void => {
       if (!attached) return;
       attached = false;
       this.#detachers.delete(detach);
+      this.#attachedTo.delete(server);
       server.off("request", onRequest);
       server.off("upgrade", onUpgrade);
       const now = server.listeners("request");
@@ -121,6 +134,11 @@ class Server implements ChskServer {
     };
     this.#detachers.add(detach);
     return detach;
+  }
+
+  /** For the framework adapters: report like the transports do (`error` event, taps). */
+  [kReport](error: ChskError): void {
+    this.#core.report(error);
   }
 
   // -------------------------------------------------------------------------
@@ -242,8 +260,25 @@ class Server implements ChskServer {
  * Creates a chsk server. `csrfToken` is required (a function, or `null` to
  * turn the CSRF check off); everything else has Sente's defaults.
  *
+ * @typeParam E - The application's event map (see {@link EventMap}), for
+ * typed routers and pushes; types only, the server is the same either way.
+ * Without it, events are untyped (`ChskEvent`).
+ *
+ * @example
+ * interface Events {
+ *   "chat/send":    { data: { text: string }; reply: { id: number } };
+ *   "chat/message": { data: { user: string; text: string }; from: "server" };
+ * }
+ * const chsk = createServer<Events>({ csrfToken: null });
+ * chsk.startRouter((msg) => {
+ *   if (msg.id === "chat/send") msg.reply?.({ id: 1 }); // msg.data: { text: string }
+ * });
+ * chsk.broadcast(["chat/message", { user: "bot", text: "hi" }]);
+ *
  * @throws TypeError / RangeError for invalid options.
  */
+export function createServer<E extends EventMap<E> = DefaultEventMap>(options: ServerOptions): ChskServer<E>;
+// The event map is a compile-time view: one untyped implementation serves every E.
 export function createServer(options: ServerOptions): ChskServer {
   return new Server(options);
 }

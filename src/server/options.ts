@@ -33,12 +33,22 @@ export interface ResolvedOptions {
   maxDepth: number;
   maxPendingPollsPerClient: number;
   maxPendingPostsPerClient: number;
+  maxBufferedBytesPerClient: number;
+  bodyTimeoutMs: number;
   recvBufferSize: number;
   closeTimeoutMs: number;
   retainUpgradeRequest: boolean;
   clock: Clock;
   signal: AbortSignal | undefined;
 }
+
+/**
+ * 4 MiB: four of the largest frames chsk accepts, or thousands of ordinary
+ * pushes, may wait for one client before it counts as a slow consumer; a
+ * stuck client then costs at most this (plus one frame), not the whole push
+ * stream.
+ */
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
 /** Sente's `default-client-side-ajax-timeout-ms`: lp-timeout must stay below it. */
 export const MAX_LP_TIMEOUT_MS = 60_000;
@@ -135,6 +145,8 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     maxDepth: num("maxDepth", o.maxDepth, 64, { min: 1, integer: true }),
     maxPendingPollsPerClient: num("maxPendingPollsPerClient", o.maxPendingPollsPerClient, 2, { min: 1, integer: true }),
     maxPendingPostsPerClient: num("maxPendingPostsPerClient", o.maxPendingPostsPerClient, 64, { min: 1, integer: true }),
+    maxBufferedBytesPerClient: num("maxBufferedBytesPerClient", o.maxBufferedBytesPerClient, DEFAULT_MAX_BUFFERED_BYTES, { min: 1, integer: true }),
+    bodyTimeoutMs: num("bodyTimeoutMs", o.bodyTimeoutMs, 20_000, { min: 1 }),
     recvBufferSize: num("recvBufferSize", o.recvBufferSize, 1000, { integer: true }),
     closeTimeoutMs: num("closeTimeoutMs", o.closeTimeoutMs, 1_000),
     retainUpgradeRequest: bool("retainUpgradeRequest", o.retainUpgradeRequest, false),

@@ -31,6 +31,10 @@ export abstract class Entry {
   /** Counted in `connectedUids` (WS: once open; Ajax: from its first poll). */
   activated = false;
   pending: PendingFrame[] | null = null;
+  /** Size of `pending` (bytes; UTF-16 code units for text frames), bounded by `maxBufferedBytesPerClient`. */
+  pendingBytes = 0;
+  /** Frames dropped undelivered since the client last came back: the first is reported, not each. */
+  missed = 0;
 
   constructor(
     readonly uid: Uid,
@@ -46,9 +50,16 @@ export abstract class Entry {
   /**
    * Sends now if possible (open socket / held poll); false otherwise.
    * `wire` is the same frame, possibly pre-encoded to bytes once for many
-   * clients; `frame` is what taps report.
+   * clients; `frame` is what taps report. Also true when the frame found
+   * the client a slow consumer: it is dropped along with the connection.
    */
   abstract deliver(frame: string | Uint8Array, now: number, wire: string | Uint8Array): boolean;
+  /**
+   * The server gives up on this client: cut its connection (or held polls)
+   * at once, without a goodbye; `reason` (and, for WS, `code`) go to the
+   * `conn:close` tap.
+   */
+  abstract cut(reason: string, code: number): void;
   /** True while something could be sent to it right now. */
   abstract get isConnected(): boolean;
 

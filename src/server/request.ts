@@ -240,6 +240,86 @@ function tooLarge(maxBytes: number, bytes: number): ChskError {
 }
 
 // ---------------------------------------------------------------------------
+// Bodies a framework already read
+
+/**
+ * True once some of the body has been taken by something other than chsk:
+ * it ended (`readableEnded`), data was emitted or read (`readableDidRead`,
+ * so a stream a middleware read halfway counts too), it is complete and
+ * drained (body-parser 2's `on-finished` test), or body-parser 1's `_body`
+ * marker is set. Reading such a stream would wait for an `end` that already
+ * happened (the Express hang) or get a torn body. A stream nobody has read
+ * from yet is not consumed, even if paused or already listened to (a
+ * logger's `data` listener, a pipe): chsk's own listener still sees every
+ * chunk.
+ */
+export function isBodyConsumed(req: IncomingMessage): boolean {
+  return req.readableEnded || req.readableDidRead || (req.complete && !req.readable) || (req as { _body?: unknown })._body === true;
+}
+
+type BodyReader = (req: IncomingMessage, maxBytes: number, done: (err: ChskError | null, body: Buffer) => void) => void;
+
+/**
+ * The Ajax POST body reader for `req`: {@link readBody} on an untouched
+ * stream (ignoring `parsed`; a paused stream is resumed), else one that
+ * takes the framework's parsed body (`parsed`, e.g. Express's `req.body`)
+ * as the bytes chsk would have read, or fails with
+ * `CHSK_ERR_BODY_CONSUMED` (500) when there is none usable. Parsed form
+ * fields are re-encoded so the transport keeps one body path.
+ */
+export function postBodyReader(req: IncomingMessage, parsed: unknown, binary: boolean): BodyReader {
+  if (!isBodyConsumed(req)) {
+    if (req.readableFlowing !== false) return readBody;
+    // Someone paused it unread; a 'data' listener alone doesn't restart a paused stream.
+    return (r, maxBytes, done) => {
+      readBody(r, maxBytes, done);
+      r.resume();
+    };
+  }
+  return (_r, maxBytes, done) => {
+    const bytes = parsedBodyBytes(parsed, binary);
+    if (typeof bytes === "string") done(bodyConsumed(bytes, binary), EMPTY_BUF);
+    else if (bytes.length > maxBytes) done(tooLarge(maxBytes, bytes.length), EMPTY_BUF);
+    else done(null, bytes);
+  };
+}
+
+/** The body's bytes, or why a parsed body can't stand for them. */
+function parsedBodyBytes(body: unknown, binary: boolean): Buffer | string {
+  if (body instanceof Uint8Array) return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (binary) return `a binary? POST needs the raw bytes, got ${kindOf(body)}`;
+  if (typeof body === "string") return Buffer.from(body, "utf8");
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return `got ${kindOf(body)}`;
+  const proto = Object.getPrototypeOf(body) as unknown;
+  if (proto !== Object.prototype && proto !== null) return `got ${kindOf(body)}`;
+  // urlencoded fields, flat (querystring) or nested (qs): only string values can be chsk's.
+  const form = new URLSearchParams();
+  for (const [k, v] of Object.entries(body)) {
+    const s = Array.isArray(v) ? v[0] : v;
+    if (typeof s === "string") form.append(k, s);
+  }
+  return Buffer.from(form.toString(), "utf8");
+}
+
+function kindOf(x: unknown): string {
+  if (x === undefined) return "no parsed body";
+  if (x === null) return "null";
+  if (Array.isArray(x)) return "an array";
+  if (typeof x === "object") return `an object (${(x as object).constructor?.name ?? "null prototype"})`;
+  return `a ${typeof x}`;
+}
+
+function bodyConsumed(why: string, binary: boolean): ChskError {
+  const type = binary ? "application/octet-stream" : "application/x-www-form-urlencoded";
+  return new ChskError(
+    "CHSK_ERR_BODY_CONSUMED",
+    `The POST body was already read by another middleware and no usable parsed body was passed (${why}). ` +
+      `Mount chsk before the body parser, leave ${type} on chsk's path to chsk, or pass the parsed body: handleRequest(req, res, { body })`,
+    { status: 500, detail: { reason: why } },
+  );
+}
+
+// ---------------------------------------------------------------------------
 // Answers
 
 const TEXT = "text/plain; charset=utf-8";

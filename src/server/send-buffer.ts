@@ -13,6 +13,13 @@
  * much jitter) and then drops the frame; we keep the frame for exactly that
  * window and hand it over the moment the client polls or reconnects, which
  * is the same outcome with less latency and no retry timers.
+ *
+ * Limits: the frames kept for one client may add up to
+ * `maxBufferedBytesPerClient`; a client already over it when the next frame
+ * comes is a slow consumer and the host drops it (`overflow`). Frames that
+ * expire are reported once per absence of the client (`missed`), not once
+ * per frame: one broadcast to a thousand departed tabs is not a thousand
+ * errors (Sente logs the same outcome once per batch, at debug level).
  */
 import { ChskError } from "../core/protocol/errors.js";
 import { encodePush } from "../core/protocol/codec.js";
@@ -49,8 +56,12 @@ export interface OutboxHost {
   clock: Clock;
   registry: Registry;
   bufMs: Record<Transport, number>;
-  /** A frame could not be delivered in time, or could not be packed. */
+  /** Frames for `entry` could not be delivered in time (called once per absence of the client). */
   dropped(error: ChskError, entry: Entry | undefined, uid?: Uid): void;
+  /** Bound on each entry's `pendingBytes`. */
+  maxBufferedBytes: number;
+  /** `entry` holds more than `maxBufferedBytes` undelivered: drop it (and {@link Outbox.release} its frames). */
+  overflow(entry: Entry): void;
   /** An application value the packer can't write (reported, never thrown later). */
   packFailed(error: ChskError, uid?: Uid): void;
   wake(at: number): void;
@@ -201,29 +212,40 @@ export class Outbox {
   /** Sends `frame` to `entry` now, or keeps it until the client is back (or the retry window ends). */
   deliver(entry: Entry, frame: string | Uint8Array, now: number, wire: string | Uint8Array = frame): void {
     if (entry.pending === null && entry.deliver(frame, now, wire)) return;
+    if (entry.pendingBytes > this.host.maxBufferedBytes) {
+      this.host.overflow(entry);
+      return;
+    }
     const p = { frame, expiresAt: now + retryWindowMs() };
     if (entry.pending === null) entry.pending = [p];
     else entry.pending.push(p);
+    entry.pendingBytes += sizeOf(frame);
     this.#withPending.add(entry);
     this.host.wake(p.expiresAt);
   }
 
   /** The next undelivered frame for a client that just polled / reconnected. */
   takePending(entry: Entry, now: number): string | Uint8Array | null {
+    const frame = this.#take(entry, now);
+    // The client is back: a later absence is reported again.
+    entry.missed = 0;
+    return frame;
+  }
+
+  #take(entry: Entry, now: number): string | Uint8Array | null {
     const pending = entry.pending;
-    if (pending === null) return null;
     let frame: string | Uint8Array | null = null;
-    while (pending.length > 0) {
-      const p = pending.shift()!;
-      if (p.expiresAt >= now) {
-        frame = p.frame;
-        break;
+    if (pending !== null) {
+      while (pending.length > 0) {
+        const p = pending.shift()!;
+        entry.pendingBytes -= sizeOf(p.frame);
+        if (p.expiresAt >= now) {
+          frame = p.frame;
+          break;
+        }
+        this.#expired(entry);
       }
-      this.#expired(entry);
-    }
-    if (pending.length === 0) {
-      entry.pending = null;
-      this.#withPending.delete(entry);
+      if (pending.length === 0) this.release(entry);
     }
     return frame;
   }
@@ -232,7 +254,9 @@ export class Outbox {
   adopt(entry: Entry, old: Entry): void {
     if (old.pending === null) return;
     entry.pending = entry.pending === null ? old.pending : [...old.pending, ...entry.pending];
+    entry.pendingBytes += old.pendingBytes;
     old.pending = null;
+    old.pendingBytes = 0;
     this.#withPending.delete(old);
     this.#withPending.add(entry);
   }
@@ -240,21 +264,29 @@ export class Outbox {
   /** Sends everything pending to a (re)connected WS client. */
   drainTo(entry: Entry, now: number): void {
     let frame: string | Uint8Array | null;
-    while (entry.pending !== null && (frame = this.takePending(entry, now)) !== null) {
+    entry.missed = 0;
+    while (entry.pending !== null && (frame = this.#take(entry, now)) !== null) {
       if (!entry.deliver(frame, now, frame)) {
         // Closed again meanwhile: put it back in front.
         (entry.pending ??= []).unshift({ frame, expiresAt: now + retryWindowMs() });
+        entry.pendingBytes += sizeOf(frame);
         this.#withPending.add(entry);
         return;
       }
     }
   }
 
-  /** The entry is gone for good: its undelivered frames are dropped. */
+  /** The entry is gone for good: its undelivered frames are dropped (and reported). */
   forget(entry: Entry): void {
     if (entry.pending === null) return;
-    for (let i = 0; i < entry.pending.length; i++) this.#expired(entry);
+    this.#expired(entry);
+    this.release(entry);
+  }
+
+  /** Lets go of the entry's undelivered frames without a report (the caller reports why). */
+  release(entry: Entry): void {
     entry.pending = null;
+    entry.pendingBytes = 0;
     this.#withPending.delete(entry);
   }
 
@@ -270,22 +302,22 @@ export class Outbox {
       let kept = 0;
       for (let i = 0; i < pending.length; i++) {
         const p = pending[i]!;
-        if (p.expiresAt < now) this.#expired(entry);
-        else {
+        if (p.expiresAt < now) {
+          entry.pendingBytes -= sizeOf(p.frame);
+          this.#expired(entry);
+        } else {
           pending[kept++] = p;
           if (p.expiresAt < next) next = p.expiresAt;
         }
       }
       pending.length = kept;
-      if (kept === 0) {
-        entry.pending = null;
-        this.#withPending.delete(entry);
-      }
+      if (kept === 0) this.release(entry);
     }
     return next;
   }
 
   #expired(entry: Entry): void {
+    if (entry.missed++ !== 0) return;
     this.host.dropped(
       new ChskError("CHSK_ERR_CLOSED", `Push dropped: client ${entry.clientId} did not poll or reconnect in time`, {
         detail: { transport: entry.transport },
@@ -301,10 +333,16 @@ export class Outbox {
       this.#clientBufs[t].clear();
       this.#bcast[t] = null;
     }
-    for (const e of this.#withPending) e.pending = null;
+    for (const e of this.#withPending) {
+      e.pending = null;
+      e.pendingBytes = 0;
+    }
     this.#withPending.clear();
   }
 }
+
+/** What a kept frame costs: bytes, or UTF-16 code units for text (its size in memory, near enough). */
+const sizeOf = (frame: string | Uint8Array): number => (typeof frame === "string" ? frame.length : frame.byteLength);
 
 /** A text frame for many sockets: UTF-8 encode it once. */
 function toWire(frame: string | Uint8Array): string | Uint8Array {

@@ -3,6 +3,20 @@ import type { Duplex } from "node:stream";
 import type { Clock, Unsubscribe } from "../core/clock.js";
 import type { ChskError } from "../core/protocol/errors.js";
 import type { ChskEvent } from "../core/protocol/events.js";
+import type {
+  BivariantFn,
+  ClientSentId,
+  DefaultEventMap,
+  EventData,
+  EventMap,
+  EventReply,
+  EventTuple,
+  IsUntypedMap,
+  PushId,
+  ReplyId,
+  ServerReservedEvents,
+  TypedEvent,
+} from "../core/protocol/event-map.js";
 import type { Packer } from "../core/packers/types.js";
 
 /** A user id. `null` is Sente's anonymous `:sente/nil-uid` group. */
@@ -31,6 +45,32 @@ export interface ChskRequest {
   form: Record<string, string>;
   remoteAddress: string | undefined;
   raw: IncomingMessage;
+}
+
+/** Options of {@link ChskServer.handleRequest}. */
+export interface HandleRequestOptions {
+  /**
+   * The request body as a framework or body parser already read it
+   * (Express's `req.body`, Fastify's `request.body`): urlencoded form
+   * fields (an object of strings), text (a string), or the raw bytes (a
+   * `Buffer` / `Uint8Array`; the only form a `binary?` POST accepts).
+   * Used only when the request stream was already consumed; an untouched
+   * stream is read as usual and `body` ignored, so passing `req.body`
+   * unconditionally is safe. A consumed stream without a usable `body` is
+   * answered 500 `CHSK_ERR_BODY_CONSUMED` (never left hanging).
+   * @default undefined
+   */
+  body?: unknown;
+}
+
+/** Options of {@link ChskServer.attach}. */
+export interface AttachOptions {
+  /**
+   * Take the `request` events on `path` too. `false` leaves every request
+   * to the server's other listeners and routes only WebSocket upgrades.
+   * @default true
+   */
+  requests?: boolean;
 }
 
 /** A plain HTTP answer (rejections). */
@@ -96,6 +136,22 @@ export interface ServerOptions {
   /** Ajax POSTs awaiting a reply per client; more get 429. @default 64 */
   maxPendingPostsPerClient?: number;
   /**
+   * Output one client may leave unread, in bytes: a WebSocket's unsent
+   * bytes (`bufferedAmount`), or the push frames kept for an Ajax client
+   * between polls (or a WS client reconnecting). A client still holding
+   * more than this when the next frame is due is a slow consumer: it is
+   * dropped (`CHSK_ERR_SLOW_CONSUMER`; the socket is cut at once, close
+   * code 4001 on the server side; an Ajax client's next poll gets a fresh
+   * handshake). Text frames count UTF-16 code units. @default 4_194_304 (4 MiB)
+   */
+  maxBufferedBytesPerClient?: number;
+  /**
+   * An Ajax POST body must have fully arrived this long after its headers;
+   * a slower one is answered 408 `CHSK_ERR_BODY_TIMEOUT` and its connection
+   * closed (Node alone would wait up to 300 s). @default 20_000
+   */
+  bodyTimeoutMs?: number;
+  /**
    * Received events kept while no router or `"event"` listener is attached
    * (Sente's sliding `recv-buf-or-n`); the oldest are dropped beyond this.
    * They are delivered, in order, to the first router started. @default 1000
@@ -118,11 +174,15 @@ export interface ServerOptions {
   signal?: AbortSignal;
 }
 
-/** What a router handler receives: Sente's server event-msg. */
-export interface ServerEventMsg {
-  event: ChskEvent;
-  id: string;
-  data: unknown;
+/**
+ * The server event-msg of one event `Ev` (a member of {@link ServerEventMsg});
+ * `R` is the type of `reply`. Parameterised by the whole tuple so a typed
+ * msg still fits an untyped one (`id` and `data` follow `Ev` covariantly).
+ */
+export interface ServerEventMsgOf<Ev extends readonly unknown[] = ChskEvent, R = BivariantFn<[value: unknown], boolean>> {
+  event: Ev;
+  id: Ev[0];
+  data: Ev[1];
   uid: Uid;
   clientId: string;
   transport: Transport;
@@ -130,10 +190,26 @@ export interface ServerEventMsg {
   req: ChskRequest;
   /**
    * Present only when the client asked for a reply. Returns true if the
-   * reply was (apparently) sent; Ajax replies are accepted once.
+   * reply was (apparently) sent; Ajax replies are accepted once. With an
+   * event map, typed `never` (reads as `undefined`, cannot be called) for
+   * events that declare no `reply`.
    */
-  reply?: (value: unknown) => boolean;
+  reply?: R;
 }
+
+type ServerMsgs<M, K extends string> = K extends unknown
+  ? ServerEventMsgOf<TypedEvent<M, K>, K extends ReplyId<M> ? BivariantFn<[value: EventReply<M, K>], boolean> : never>
+  : never;
+
+/**
+ * What a router handler receives: Sente's server event-msg. With an event
+ * map it is a union discriminated by `id`: the map's client→server events
+ * (`from` `"client"` or `"both"`) and the reserved `chsk/uidport-open`,
+ * `chsk/uidport-close`, `chsk/ws-ping`, `chsk/ws-pong`, `chsk/bad-event`.
+ */
+export type ServerEventMsg<E extends EventMap<E> = DefaultEventMap> =
+  | ServerMsgs<E, ClientSentId<E>>
+  | (IsUntypedMap<E> extends true ? never : ServerMsgs<ServerReservedEvents, keyof ServerReservedEvents>);
 
 export interface SendOptions {
   /** Skip the batching delay. @default false */
@@ -159,6 +235,7 @@ export interface ClientInfo {
 }
 
 export type ServerTapEvent =
+  /** A frame received; `event` is absent when it could not be decoded (an `error` follows). */
   | { type: "frame:in"; transport: Transport; uid: Uid; clientId: string; data: string | Uint8Array; event?: ChskEvent; cbId?: string | null; at: number }
   | { type: "frame:out"; transport: Transport; uid: Uid; clientId: string; data: string | Uint8Array; at: number }
   /** WS: the socket opened (after the handshake frame). Ajax: the client's entry was created by its handshake. */
@@ -169,9 +246,9 @@ export type ServerTapEvent =
       transport: Transport;
       uid: Uid;
       clientId: string;
-      /** WS close code (absent for Ajax polls). */
+      /** WS close code (absent for Ajax); for a socket the server cut, the code it meant (4001 slow consumer), the peer seeing 1006. */
       code?: number;
-      /** Why the server ended it, when it did: `"ping-timeout"`, `"bad-frame"`, `"closed-by-server"`, `"server-close"`. */
+      /** Why the server ended it, when it did: `"ping-timeout"`, `"bad-frame"`, `"closed-by-server"`, `"server-close"`, `"slow-consumer"`. */
       reason?: string;
       at: number;
     }
@@ -180,29 +257,58 @@ export type ServerTapEvent =
   | { type: "reply"; transport: Transport; uid: Uid; clientId: string; eventId: string; latencyMs: number; at: number }
   | { type: "error"; error: ChskError; uid?: Uid; clientId?: string; at: number };
 
-export interface ServerEvents {
+export interface ServerEvents<E extends EventMap<E> = DefaultEventMap> {
   /** Every received event, including reserved ones (uidport, ping, bad-event). */
-  event: (msg: ServerEventMsg) => void;
+  event: (msg: ServerEventMsg<E>) => void;
   "uidport:open": (uid: Uid) => void;
   "uidport:close": (uid: Uid) => void;
   error: (error: ChskError) => void;
 }
 
-export interface ChskServer {
+/**
+ * A chsk server.
+ *
+ * @typeParam E - The application's event map (see {@link EventMap}): the
+ * router's `msg` is narrowed by `msg.id` to the event's data and reply, and
+ * `send` / `sendToClient` / `broadcast` accept only its server pushes
+ * (`from: "server"` or `"both"`). Without it, any `["ns/name", data]` goes.
+ *
+ * @example
+ * interface Events {
+ *   "chat/send":    { data: { text: string }; reply: { id: number } };
+ *   "chat/message": { data: { user: string; text: string }; from: "server" };
+ * }
+ * const chsk: ChskServer<Events> = createServer<Events>({ csrfToken: null });
+ * chsk.startRouter((msg) => {
+ *   if (msg.id === "chat/send") msg.reply?.({ id: 1 });
+ * });
+ * chsk.broadcast(["chat/message", { user: "bot", text: "hi" }]);
+ */
+export interface ChskServer<E extends EventMap<E> = DefaultEventMap> {
   readonly path: string;
   readonly packer: Packer;
-  /** Handles a request on `path` and returns true; returns false for any other path. */
-  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  /**
+   * Handles a request on `path` and returns true; returns false for any
+   * other path. Behind a body parser, pass what it parsed as
+   * `{ body: req.body }` (see {@link HandleRequestOptions}).
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse, options?: HandleRequestOptions): boolean;
   /** Handles an upgrade on `path` and returns true; returns false (socket untouched) otherwise. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
-  /** Routes `request`/`upgrade` events of `server` on `path` to chsk; other paths are left alone. */
-  attach(server: HttpServer): Unsubscribe;
+  /**
+   * Routes `request`/`upgrade` events of `server` on `path` to chsk; other
+   * paths are left alone (an upgrade nobody else listens for is destroyed).
+   * `{ requests: false }` takes the upgrades only: the WebSocket half when a
+   * framework routes the Ajax requests (`expressAdapter`; `fastifyAdapter`
+   * does it itself). Returns a function that detaches; `close()` detaches too.
+   */
+  attach(server: HttpServer, options?: AttachOptions): Unsubscribe;
   /** Push to every client of `uid`, over both transports, batched. */
-  send(uid: Uid, event: ChskEvent, options?: SendOptions): void;
+  send<K extends PushId<E>>(uid: Uid, event: EventTuple<K, EventData<E, K>>, options?: SendOptions): void;
   /** Push to one client (tab) only. */
-  sendToClient(clientId: string, event: ChskEvent, options?: SendOptions): void;
+  sendToClient<K extends PushId<E>>(clientId: string, event: EventTuple<K, EventData<E, K>>, options?: SendOptions): void;
   /** Push to every connected user. */
-  broadcast(event: ChskEvent, options?: SendOptions): void;
+  broadcast<K extends PushId<E>>(event: EventTuple<K, EventData<E, K>>, options?: SendOptions): void;
   /** Sente's `[:chsk/close]`: close every connection of `uid`. */
   closeUser(uid: Uid, options?: SendOptions): void;
   /** Close one client's connection(s). */
@@ -210,9 +316,9 @@ export interface ChskServer {
   /** Live view of connected users by transport. */
   readonly connectedUids: ConnectedUids;
   clients(): ClientInfo[];
-  on<K extends keyof ServerEvents>(type: K, listener: ServerEvents[K]): Unsubscribe;
+  on<T extends keyof ServerEvents<E>>(type: T, listener: ServerEvents<E>[T]): Unsubscribe;
   /** Sente's server router; handler errors go to `onError` and never stop it. */
-  startRouter(handler: (msg: ServerEventMsg) => void | Promise<void>, options?: { onError?: (e: unknown, msg: ServerEventMsg) => void }): Unsubscribe;
+  startRouter(handler: (msg: ServerEventMsg<E>) => void | Promise<void>, options?: { onError?: (e: unknown, msg: ServerEventMsg<E>) => void }): Unsubscribe;
   tap(listener: (event: ServerTapEvent) => void): Unsubscribe;
   /** Closes every connection and timer. Idempotent. */
   close(): Promise<void>;

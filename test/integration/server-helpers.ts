@@ -5,7 +5,7 @@
  * timeouts and torn down by `stop()`.
  */
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect, type Socket } from "node:net";
 import WebSocket from "ws";
 import type { ChskError } from "../../src/core/protocol/errors.js";
 import { createServer } from "../../src/server/index.js";
@@ -192,4 +192,50 @@ export async function ajaxPost(
     signal: AbortSignal.timeout(opts.timeoutMs ?? 5000),
   });
   return { status: res.status, body: await res.text(), headers: res.headers };
+}
+
+/**
+ * A raw TCP client speaking HTTP/1.1 by hand, for what `fetch` can't do:
+ * trickling a request a byte at a time, or sending nothing at all.
+ * `trickle(bytes, everyMs)` writes one byte per tick until done or closed.
+ */
+export class RawHttp {
+  readonly socket: Socket;
+  /** Everything received, as text. */
+  received = "";
+  /** Resolves when the server closes (or resets) the connection. */
+  readonly closed: Promise<void>;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(port: number) {
+    this.socket = connect(port, "127.0.0.1");
+    this.socket.setEncoding("utf8");
+    this.socket.on("data", (s: string) => (this.received += s));
+    this.socket.on("error", () => {});
+    this.closed = new Promise((resolve) => this.socket.once("close", () => resolve()));
+    void this.closed.then(() => clearInterval(this.#timer));
+  }
+
+  write(text: string): void {
+    this.socket.write(text);
+  }
+
+  trickle(bytes: string, everyMs: number): void {
+    let i = 0;
+    this.#timer = setInterval(() => {
+      if (i >= bytes.length || this.socket.destroyed) return clearInterval(this.#timer);
+      this.socket.write(bytes[i++]!);
+    }, everyMs);
+  }
+
+  /** The status line's code, once something arrived. */
+  get status(): number | undefined {
+    const m = /^HTTP\/1\.1 (\d{3})/.exec(this.received);
+    return m ? Number(m[1]) : undefined;
+  }
+
+  destroy(): void {
+    clearInterval(this.#timer);
+    this.socket.destroy();
+  }
 }

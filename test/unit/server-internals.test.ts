@@ -206,6 +206,10 @@ class FakeEntry extends Entry {
     this.sent.push(frame);
     return true;
   }
+  cut(reason: string): void {
+    this.open = false;
+    this.sent.push(`cut: ${reason}`);
+  }
 }
 
 describe("Registry grace periods", () => {
@@ -276,11 +280,12 @@ describe("Registry grace periods", () => {
 });
 
 describe("Outbox", () => {
-  const setup = (bufMs = 30) => {
+  const setup = (bufMs = 30, maxBufferedBytes = 1 << 20) => {
     const clock = new TestClock();
     const dropped: string[] = [];
+    const overflowed: string[] = [];
     const reg = new Registry(2500, 5000, { uidportOpen() {}, uidportClose() {}, removed() {}, wake() {} });
-    const outbox = new Outbox({
+    const outbox: Outbox = new Outbox({
       packer: ednPacker(),
       clock,
       registry: reg,
@@ -288,8 +293,14 @@ describe("Outbox", () => {
       dropped: (e, entry) => dropped.push(`${e.code} ${entry?.clientId}`),
       packFailed: (e) => dropped.push(`pack ${e.code}`),
       wake() {},
+      maxBufferedBytes,
+      overflow: (entry) => {
+        overflowed.push(`${entry.clientId} ${entry.pendingBytes}`);
+        outbox.release(entry);
+        reg.remove(entry, true);
+      },
     });
-    return { clock, reg, outbox, dropped };
+    return { clock, reg, outbox, dropped, overflowed };
   };
   const ev = (n: number): ChskEvent => ["my/push", { n }];
 
@@ -329,6 +340,72 @@ describe("Outbox", () => {
     assert.equal(outbox.sweep(clock.now() + 2 * sum + 1), Infinity);
     assert.deepEqual(dropped, ["CHSK_ERR_CLOSED a"]);
     assert.equal(a.pending, null);
+  });
+  it("missed pushes are reported once per absence of the client, not once per frame", () => {
+    const { clock, reg, outbox, dropped } = setup(0);
+    const a = new FakeEntry("ajax", "u", "a", clock.now());
+    a.open = false;
+    reg.put(a);
+    for (let i = 0; i < 50; i++) outbox.send("u", ev(i), true);
+    assert.equal(outbox.sweep(clock.now() + 10_000), Infinity);
+    assert.deepEqual(dropped, ["CHSK_ERR_CLOSED a"]);
+    // Still away: more drops, no new report.
+    outbox.send("u", ev(50), true);
+    outbox.sweep(clock.now() + 20_000);
+    assert.equal(dropped.length, 1);
+    // Back (it polled), then away again: one more report.
+    clock.advance(20_000);
+    assert.equal(outbox.takePending(a, clock.now()), null);
+    outbox.send("u", ev(51), true);
+    outbox.send("u", ev(52), true);
+    outbox.forget(a);
+    assert.deepEqual(dropped, ["CHSK_ERR_CLOSED a", "CHSK_ERR_CLOSED a"]);
+  });
+  it("kept frames are bounded per client: past maxBufferedBytes the client overflows once, others are untouched", () => {
+    const frameLen = "[[[:my/push {:n 0}]] nil]".length;
+    const { clock, reg, outbox, dropped, overflowed } = setup(0, 10 * frameLen);
+    const slow = new FakeEntry("ajax", "u", "slow", clock.now());
+    const fast = new FakeEntry("ajax", "v", "fast", clock.now());
+    slow.open = false;
+    reg.put(slow);
+    reg.put(fast);
+    for (let i = 0; i < 11; i++) outbox.send("u", ev(i % 10), true);
+    // 11 frames = 10 × frameLen + 1 frame: over the limit only once the next one comes.
+    assert.equal(slow.pendingBytes, 11 * frameLen);
+    assert.deepEqual(overflowed, []);
+    outbox.send("u", ev(1), true);
+    outbox.send("v", ev(2), true);
+    assert.deepEqual(overflowed, [`slow ${11 * frameLen}`]);
+    assert.equal(slow.pending, null);
+    assert.equal(slow.pendingBytes, 0);
+    assert.equal(reg.get("ajax", "u", "slow"), undefined);
+    // Gone from the table: later pushes don't reach it, and nothing it held is reported as missed.
+    outbox.send("u", ev(3), true);
+    assert.equal(overflowed.length, 1);
+    assert.deepEqual(fast.sent, ["[[[:my/push {:n 2}]] nil]"]);
+    assert.equal(outbox.sweep(clock.now() + 10_000), Infinity);
+    assert.deepEqual(dropped, []);
+  });
+  it("pendingBytes follows the frames kept: taken, expired, adopted", () => {
+    const { clock, reg, outbox } = setup(0);
+    const a = new FakeEntry("ws", "u", "a", clock.now());
+    a.open = false;
+    reg.put(a);
+    outbox.send("u", ev(1), true);
+    outbox.send("u", ev(22), true);
+    const len1 = "[[[:my/push {:n 1}]] nil]".length;
+    const len2 = "[[[:my/push {:n 22}]] nil]".length;
+    assert.equal(a.pendingBytes, len1 + len2);
+    assert.ok(outbox.takePending(a, clock.now()));
+    assert.equal(a.pendingBytes, len2);
+    const b = new FakeEntry("ws", "u", "a", clock.now());
+    reg.put(b);
+    outbox.adopt(b, a);
+    assert.equal(a.pendingBytes, 0);
+    assert.equal(b.pendingBytes, len2);
+    outbox.drainTo(b, clock.now());
+    assert.deepEqual(b.sent, ["[[[:my/push {:n 22}]] nil]"]);
+    assert.equal(b.pendingBytes, 0);
   });
   it("retry window is Sente's schedule: 2070..4140 ms", () => {
     assert.equal(retryWindowMs(() => 0), 2070);

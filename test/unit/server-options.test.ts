@@ -25,10 +25,16 @@ describe("createServer options", () => {
     }
   });
   it("sizes must be positive integers", () => {
-    for (const k of ["maxFrameBytes", "maxDepth", "maxPendingPollsPerClient", "maxPendingPostsPerClient"]) {
+    for (const k of ["maxFrameBytes", "maxDepth", "maxPendingPollsPerClient", "maxPendingPostsPerClient", "maxBufferedBytesPerClient"]) {
       assert.throws(() => make({ [k]: 0 }), RangeError, k);
       assert.throws(() => make({ [k]: 1.5 }), RangeError, k);
     }
+  });
+  it("bodyTimeoutMs must be a positive number of ms", () => {
+    assert.throws(() => make({ bodyTimeoutMs: 0 }), RangeError);
+    assert.throws(() => make({ bodyTimeoutMs: Number.NaN }), RangeError);
+    assert.throws(() => make({ bodyTimeoutMs: "5" }), TypeError);
+    void make({ bodyTimeoutMs: 1 }).close();
   });
   it("kinds of other options are checked", () => {
     assert.throws(() => make({ path: "chsk" }), TypeError);

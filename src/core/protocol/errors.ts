@@ -24,6 +24,15 @@ export type ChskErrorCode =
   | "CHSK_ERR_REJECTED"
   | "CHSK_ERR_TOO_MANY_POLLS"
   | "CHSK_ERR_HTTP_STATUS"
+  // Talking to the wrong thing (client side, found by `sniffFrame`)
+  | "CHSK_ERR_PACKER_MISMATCH"
+  | "CHSK_ERR_NOT_SENTE"
+  // Mounting in a framework (Express, Fastify)
+  | "CHSK_ERR_BODY_CONSUMED"
+  | "CHSK_ERR_PATH_MISMATCH"
+  // Server limits on slow peers
+  | "CHSK_ERR_SLOW_CONSUMER"
+  | "CHSK_ERR_BODY_TIMEOUT"
   // Lifecycle
   | "CHSK_ERR_SERVER_CLOSED";
 
@@ -71,6 +80,12 @@ export const CloseCode = {
   ABNORMAL: 3000,
   /** The server closed a socket that stopped answering keep-alive pings. */
   PING_TIMEOUT: 4000,
+  /**
+   * The server cut a socket whose unsent output passed `maxBufferedBytesPerClient`.
+   * Reported on the server (tap `conn:close`, the error's `closeCode`); the
+   * peer sees 1006, since no close frame can get through a full socket.
+   */
+  SLOW_CONSUMER: 4001,
 } as const;
 
 /** A result type for decoders: peer input never throws. */

@@ -15,16 +15,23 @@
  * event is routed. Reply wanted → the handler's `reply(v)` answers
  * `[v nil]` once; nothing within `lpTimeoutMs` → `[:chsk/timeout nil]`.
  *
- * Timeouts are not timers: polls and POSTs wait in insertion-ordered sets
- * (insertion order = deadline order, the timeout being constant) that the
- * server's sweep walks.
+ * Timeouts are not timers: polls, POSTs and POST bodies being read wait in
+ * insertion-ordered sets (insertion order = deadline order, the timeout
+ * being constant) that the server's sweep walks. A POST body still
+ * incomplete after `bodyTimeoutMs` (a client trickling it) is answered 408
+ * `CHSK_ERR_BODY_TIMEOUT` and its connection closed.
+ *
+ * A client that stops polling while pushes pile up for it is a slow
+ * consumer once its kept frames pass `maxBufferedBytesPerClient` (see
+ * `Outbox`): it is dropped from the table, and its next poll, if any, gets
+ * a fresh handshake.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ChskError } from "../../core/protocol/errors.js";
 import { decodeClientMessage, encodeHandshake, encodeReply } from "../../core/protocol/codec.js";
 import { chain, isThenable, type Admission, type ServerCore } from "../core.js";
 import { Entry } from "../registry.js";
-import { errorAnswer, isBlank, parseParams, readBody, Request, writeAnswer } from "../request.js";
+import { errorAnswer, isBlank, parseParams, postBodyReader, Request, writeAnswer } from "../request.js";
 import type { HttpAnswer, Transport, Uid } from "../types.js";
 
 const kPoll = Symbol("chsk:poll");
@@ -39,6 +46,8 @@ export class AjaxClient extends Entry {
   current: Poll | null = null;
   /** Polls held for this client, `current` included. */
   held = 0;
+  /** Why the server dropped it, for the `conn:close` tap. */
+  closeReason: string | null = null;
 
   constructor(
     readonly host: AjaxTransport,
@@ -62,6 +71,11 @@ export class AjaxClient extends Entry {
     const poll = this.current;
     return poll !== null && this.host.answer(poll, frame, now, wire);
   }
+
+  cut(reason: string): void {
+    this.closeReason ??= reason;
+    this.host.closeClient(this);
+  }
 }
 
 export class Poll {
@@ -70,6 +84,16 @@ export class Poll {
     readonly client: AjaxClient,
     readonly res: Res,
     readonly deadline: number,
+  ) {}
+}
+
+/** A POST whose body is still arriving. */
+class BodyRead {
+  done = false;
+  constructor(
+    readonly res: Res,
+    readonly deadline: number,
+    readonly clientId: string,
   ) {}
 }
 
@@ -95,6 +119,7 @@ export class AjaxTransport {
   readonly binary: boolean;
   readonly #polls = new Set<Poll>();
   readonly #posts = new Set<PendingPost>();
+  readonly #reads = new Set<BodyRead>();
   readonly #postsPerClient = new Map<string, number>();
 
   constructor(readonly core: ServerCore) {
@@ -102,7 +127,9 @@ export class AjaxTransport {
     core.sweepables.push(this);
     core.onRemoved.push((e) => {
       if (e.transport === "ajax" && core.taps.on) {
-        core.taps.emit({ type: "conn:close", transport: "ajax", uid: e.uid, clientId: e.clientId, at: core.clock.now() });
+        const reason = (e as AjaxClient).closeReason;
+        const ev = { type: "conn:close" as const, transport: "ajax" as const, uid: e.uid, clientId: e.clientId, at: core.clock.now() };
+        core.taps.emit(reason === null ? ev : { ...ev, reason });
       }
     });
   }
@@ -254,14 +281,22 @@ export class AjaxTransport {
   // -------------------------------------------------------------------------
   // POST: one client message
 
-  post(raw: IncomingMessage, res: Res): void {
+  /** `parsed`: a framework's already-parsed body, used if the stream was consumed (`handleRequest`'s `body`). */
+  post(raw: IncomingMessage, res: Res, parsed?: unknown): void {
     const core = this.core;
     if (core.closed) return writeAnswer(res, CLOSED_ANSWER);
     const req = new Request(raw, null);
     const binaryBody = "binary?" in req.query;
     // URL-encoding can triple a text frame; the packer enforces maxFrameBytes on the frame itself.
     const cap = binaryBody ? core.opts.maxFrameBytes : core.opts.maxFrameBytes * 3 + 4096;
-    readBody(raw, cap, (err, body) => {
+    const read = new BodyRead(res, core.clock.now() + core.opts.bodyTimeoutMs, req.clientId);
+    this.#reads.add(read);
+    core.sweeper.wake(read.deadline);
+    postBodyReader(raw, parsed, binaryBody)(raw, cap, (err, body) => {
+      // Timed out: already answered 408.
+      if (read.done) return;
+      read.done = true;
+      this.#reads.delete(read);
       if (err !== null) {
         writeAnswer(res, errorAnswer(err), true);
         core.report(err, undefined, req.clientId);
@@ -294,6 +329,7 @@ export class AjaxTransport {
     }
     const r = decodeClientMessage(core.packer, packed, core.limits);
     if (!r.ok) {
+      if (core.taps.on) core.taps.emit({ type: "frame:in", transport: "ajax", uid, clientId, data: packed, at: core.clock.now() });
       const e = r.error;
       writeAnswer(res, errorAnswer(e, e.code === "CHSK_ERR_FRAME_TOO_LARGE" ? 413 : 400));
       core.report(e, uid, clientId);
@@ -385,7 +421,26 @@ export class AjaxTransport {
       this.finishPost(pp);
       this.#write(pp.res, frame, pp.uid, pp.clientId, now);
     }
+    for (const read of this.#reads) {
+      if (read.deadline > now) {
+        next = Math.min(next, read.deadline);
+        break;
+      }
+      this.#bodyTimedOut(read);
+    }
     return next;
+  }
+
+  /** A body still trickling in: 408 and `Connection: close` (the rest of it is never read). */
+  #bodyTimedOut(read: BodyRead): void {
+    read.done = true;
+    this.#reads.delete(read);
+    // The client gave up itself: nothing to answer or report.
+    if (read.res.destroyed) return;
+    const ms = this.core.opts.bodyTimeoutMs;
+    const e = new ChskError("CHSK_ERR_BODY_TIMEOUT", `POST body not received within ${ms} ms`, { status: 408, detail: { bodyTimeoutMs: ms } });
+    writeAnswer(read.res, errorAnswer(e), true);
+    this.core.report(e, undefined, read.clientId);
   }
 
   /** Drops a client's held polls without an answer (Sente's `sch-close!`): its XHR fails. */
@@ -398,7 +453,7 @@ export class AjaxTransport {
     }
   }
 
-  /** Server closing: every held poll and POST is answered `[:chsk/timeout nil]`. */
+  /** Server closing: every held poll and POST is answered `[:chsk/timeout nil]`, a POST still arriving 503. */
   closeAll(): void {
     const now = this.core.clock.now();
     const frame = this.core.lpTimeoutFrame;
@@ -407,6 +462,12 @@ export class AjaxTransport {
       this.finishPost(pp);
       this.#write(pp.res, frame, pp.uid, pp.clientId, now);
     }
+    // The sweep stops with the server: a body still arriving would never time out.
+    for (const read of this.#reads) {
+      read.done = true;
+      writeAnswer(read.res, CLOSED_ANSWER, true);
+    }
+    this.#reads.clear();
   }
 }
 

@@ -17,6 +17,14 @@
  * Per-socket listeners are shared functions (`this` is the socket; the
  * connection hangs off it under a symbol), so a connection allocates no
  * closures.
+ *
+ * Slow consumers: before each frame, a socket that still has more than
+ * `maxBufferedBytesPerClient` unsent (`bufferedAmount`: a peer that stopped
+ * reading) is cut with `terminate()`, not closed: a close frame would wait
+ * behind the backlog the peer is not reading, and the backlog would stay in
+ * memory until `closeTimeoutMs`. The peer sees the TCP connection end
+ * without a close frame (1006) and reconnects; the server reports 4001
+ * (`CloseCode.SLOW_CONSUMER`) on the `conn:close` tap and the error.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -46,6 +54,8 @@ export class WsConn extends Entry {
   pingedAt = 0;
   /** Set when the server ends the connection (for taps / the close sweep). */
   closeReason: string | null = null;
+  /** The code the server meant when it cut the socket (the socket itself reports 1006); 0 if it didn't. */
+  cutCode = 0;
 
   constructor(
     readonly host: WsTransport,
@@ -74,6 +84,11 @@ export class WsConn extends Entry {
   deliver(frame: string | Uint8Array, now: number, wire: string | Uint8Array): boolean {
     const ws = this.ws;
     if (ws.readyState !== OPEN) return false;
+    const buffered = ws.bufferedAmount;
+    if (buffered > this.host.maxBuffered) {
+      this.host.core.slowConsumer(this, buffered);
+      return true;
+    }
     if (typeof wire === "string" || this.host.binary) ws.send(wire);
     else ws.send(wire, TEXT);
     this.active = true;
@@ -83,6 +98,12 @@ export class WsConn extends Entry {
       core.taps.emit({ type: "frame:out", transport: "ws", uid: this.uid, clientId: this.clientId, data: frame, at });
     }
     return true;
+  }
+
+  cut(reason: string, code: number): void {
+    this.closeReason ??= reason;
+    this.cutCode = code;
+    this.ws.terminate();
   }
 }
 
@@ -103,6 +124,8 @@ function ignore(): void {}
 
 export class WsTransport {
   readonly binary: boolean;
+  /** `maxBufferedBytesPerClient`. */
+  readonly maxBuffered: number;
   readonly #wss: WebSocketServer;
   /** Every open socket, current or replaced (both are kept alive and pinged). */
   readonly #live = new Set<WsConn>();
@@ -116,6 +139,7 @@ export class WsTransport {
   constructor(readonly core: ServerCore) {
     const o = core.opts;
     this.binary = core.packer.binary;
+    this.maxBuffered = o.maxBufferedBytesPerClient;
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: o.maxFrameBytes,
@@ -247,6 +271,10 @@ export class WsTransport {
     wire.cbId = null;
     const r = decodeClientMessage(core.packer, input, core.limits, wire);
     if (!r.ok) {
+      // Still a frame in (without an event), so taps count every frame the peer sent.
+      if (core.taps.on) {
+        core.taps.emit({ type: "frame:in", transport: "ws", uid: conn.uid, clientId: conn.clientId, data: input, at: core.clock.now() });
+      }
       this.#badFrame(conn, r.error);
       return;
     }
@@ -334,6 +362,7 @@ export class WsTransport {
     const now = core.clock.now();
     conn.closedAt = now;
     if (core.taps.on) {
+      if (conn.cutCode !== 0) code = conn.cutCode;
       const e = { type: "conn:close" as const, transport: "ws" as const, uid: conn.uid, clientId: conn.clientId, code, at: now };
       core.taps.emit(conn.closeReason === null ? e : { ...e, reason: conn.closeReason });
     }
