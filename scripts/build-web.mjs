@@ -2,7 +2,7 @@
 // Builds the browser files into dist/web (or --outdir DIR): the ESM client
 // bundle /chsk-client.js with its source map, and the demo page and
 // dashboard scripts and styles. The esbuild config lives in
-// src/server/demo/web/build.ts, shared with the web UI's in-memory dev build.
+// src/server/web/build.ts, shared with the web UI's in-memory dev build.
 import { statSync } from "node:fs";
 import { relative } from "node:path";
 import { tsImport } from "tsx/esm/api";
@@ -11,7 +11,7 @@ const args = process.argv.slice(2);
 const at = args.indexOf("--outdir");
 const outdir = at >= 0 ? args[at + 1] : undefined;
 
-const { buildWebAssets, defaultOutdir } = await tsImport("../src/server/demo/web/build.ts", import.meta.url);
+const { buildWebAssets, defaultOutdir } = await tsImport("../src/server/web/build.ts", import.meta.url);
 const dir = outdir ?? defaultOutdir;
 try {
   const files = await buildWebAssets({ outdir: dir, write: true });

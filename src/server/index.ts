@@ -12,11 +12,30 @@
  * http.listen(8080);
  */
 export { createServer } from "./create-server.js";
+export {
+  mountDashboard,
+  type Dashboard,
+  type DashboardAccess,
+  type DashboardOptions,
+} from "./dashboard/mount-dashboard.js";
+export type { DashboardAccessLevel } from "./dashboard/feed-types.js";
+export type { DashboardLogger } from "./dashboard/actions.js";
+export { expressAdapter, type ExpressMiddleware, type ExpressRequestLike } from "./http/express-adapter.js";
+export {
+  fastifyAdapter,
+  type FastifyPlugin,
+  type FastifyInstanceLike,
+  type FastifyReplyLike,
+  type FastifyRequestLike,
+} from "./http/fastify-adapter.js";
+export type { MountableServer } from "./http/mount.js";
 export { allowOrigin, validCsrfToken, clientCsrfToken, constantTimeEqual, type CheckableRequest } from "./security.js";
 export { MAX_LP_TIMEOUT_MS } from "./options.js";
 export { RETRY_BACKOFFS_MS } from "./send-buffer.js";
 export {
   SKIP_CSRF,
+  type AttachOptions,
+  type HandleRequestOptions,
   type ChskRequest,
   type ChskServer,
   type ClientInfo,
@@ -24,6 +43,7 @@ export {
   type HttpAnswer,
   type SendOptions,
   type ServerEventMsg,
+  type ServerEventMsgOf,
   type ServerEvents,
   type ServerOptions,
   type ServerTapEvent,
@@ -36,17 +56,23 @@ export {
   ednPacker,
   jsonPacker,
   transitPacker,
+  msgpackPacker,
+  gzipPacker,
+  MsgpackExt,
   packerByName,
   PACKER_NAMES,
   type EdnPackerOptions,
   type JsonPackerOptions,
   type TransitPackerOptions,
+  type MsgpackPackerOptions,
+  type GzipPackerOptions,
   type PackerName,
   type DecodeLimits,
   type Packer,
 } from "../core/packers/index.js";
 export { ChskError, CloseCode, isChskError, type ChskErrorCode } from "../core/protocol/errors.js";
 export { assertEvent, validateEvent, Reserved, type ChskEvent, type EventProblem } from "../core/protocol/events.js";
+export type * from "../core/protocol/event-map.js";
 export { NIL_UID } from "../core/protocol/codec.js";
 export { type Clock, type Unsubscribe, systemClock } from "../core/clock.js";
 export { kw, Keyword } from "../core/edn/values.js";

@@ -2,9 +2,14 @@
  * The live dashboard in real Chromium: users and their clients appear
  * within a second of connecting and leave after the grace period, the feed
  * is aggregated, read-only mode refuses actions, and `--dashboard-admin`
- * allows them (same-origin, with the page's token).
+ * allows them (same-origin, with the page's token; the push typed as EDN,
+ * a bad one answered next to the field). What a newcomer checks by eye is
+ * asserted too: one time format, ids readable at 375 and 1280 px, the
+ * error and slow-consumer counters.
  */
 import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import {
@@ -15,11 +20,13 @@ import {
   recordForeignRequests,
   requireChromium,
   type Serve,
+  SCREENSHOTS,
   screenshot,
   sleep,
   startServe,
   waitOpen,
 } from "./helpers.js";
+import { layoutProblems, timeFormatProblems } from "./dashboard-checks.js";
 
 /**
  * Records, in the dashboard page, when each (user, client id) row first
@@ -136,6 +143,24 @@ describe("dashboard (Chromium)", () => {
       await dash.waitForFunction(() => ((document.querySelector("#chart canvas") as HTMLCanvasElement | null)?.width ?? 0) > 0);
       await screenshot(dash, "dashboard.png");
 
+      // One time format everywhere: logs, users table, "since", chart legend.
+      assert.deepEqual(await timeFormatProblems(dash), []);
+      assert.match((await dash.textContent("#s-errors-sub")) ?? "", /^slow consumers dropped \d+$/);
+      // Readable at a desktop and a phone width: no clipped ids, no sideways scrolling.
+      const long = await profile();
+      const l = await openDemo(long, serve.url, { uid: "alexandra.konstantinopoulou@example-university.edu" });
+      await l.evaluate(() => window.chsk.send(["demo/push", { uid: "bob", event: ["some-long-namespace.events/something-happened-here", 1] }], 5000));
+      await dash.waitForSelector('#users tr[data-uid^="alexandra"]', { timeout: 5000 });
+      await dash.waitForSelector('#frames-body td.event:has-text("something-happened-here")', { timeout: 5000 });
+      for (const width of [1280, 375]) {
+        await dash.setViewportSize({ width, height: 860 });
+        await dash.waitForFunction((w) => document.documentElement.clientWidth === w, width);
+        assert.deepEqual(await layoutProblems(dash), [], `at ${width} px`);
+      }
+      await screenshot(dash, "dashboard-375.png");
+      await dash.setViewportSize({ width: 1280, height: 860 });
+      await l.close();
+
       // When alice closes both tabs, she stays listed through the grace period, then goes.
       const closedAt = Date.now();
       await ws.close();
@@ -160,7 +185,7 @@ describe("dashboard (Chromium)", () => {
         const r = await fetch("/dashboard/api/push", {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ uid: "bob", event: ["demo/msg", 1] }),
+          body: JSON.stringify({ uid: "bob", event: "[:demo/msg 1]" }),
         });
         return r.status;
       });
@@ -200,10 +225,21 @@ describe("dashboard (Chromium)", () => {
       assert.equal(await dash.textContent("#mode-pill"), "admin");
       await dash.waitForSelector(`#users tr[data-uid="gina"][data-client-id="${clientId}"]`, { timeout: 5000 });
 
-      // Push through the admin form.
-      await dash.fill("#admin-push-uid", "gina");
-      await dash.fill("#admin-push-id", "demo/msg");
-      await dash.fill("#admin-push-data", '{"text": "from the dashboard"}');
+      // Push through the admin form, in EDN like everything else; bad EDN is answered next to the field.
+      await dash.click(`#users tr[data-uid="gina"] button[data-push-uid="gina"]`);
+      assert.equal(await dash.inputValue("#admin-push-uid"), "gina");
+      await dash.fill("#admin-push-event", '{:text "a map, not an event"}');
+      await dash.click("#admin-push-form button[type=submit]");
+      await dash.waitForSelector("#admin-push-error:not([hidden])", { timeout: 5000 });
+      assert.match((await dash.textContent("#admin-push-error")) ?? "", /an event is a vector: \[:ns\/name data\]/);
+      assert.equal(await dash.getAttribute("#admin-push-event", "aria-invalid"), "");
+      await dash.fill("#admin-push-event", '[:demo/msg {:text "from the dashboard"');
+      await dash.click("#admin-push-form button[type=submit]");
+      await dash.waitForFunction(() => /EDN syntax error at offset \d+: unexpected end of input/.test(document.getElementById("admin-push-error")?.textContent ?? ""), null, { timeout: 5000 });
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await dash.locator(".admin-card").screenshot({ path: join(SCREENSHOTS, "dashboard-admin-bad-edn.png") });
+      await dash.fill("#admin-push-event", '[:demo/msg {:text "from the dashboard"}]');
+      assert.equal(await dash.isHidden("#admin-push-error"), true, "editing clears the error");
       await dash.click("#admin-push-form button[type=submit]");
       await tab.waitForSelector('#log li[data-kind="push"]:has-text("from the dashboard")', { timeout: 5000 });
       assert.match((await dash.textContent("#admin-result")) ?? "", /Pushed to 1 client/);
@@ -235,7 +271,7 @@ describe("dashboard (Chromium)", () => {
       const sameOrigin = await fetch(`${serve.url}/dashboard/api/push`, {
         method: "POST",
         headers: { "content-type": "application/json", "x-chsk-dashboard": token, origin: serve.url },
-        body: JSON.stringify({ uid: "gina", event: ["demo/msg", { text: "scripted" }] }),
+        body: JSON.stringify({ uid: "gina", event: '[:demo/msg {:text "scripted"}]' }),
       });
       assert.equal(sameOrigin.status, 200);
       await tab.waitForSelector('#log li[data-kind="push"]:has-text("scripted")', { timeout: 5000 });

@@ -1,7 +1,8 @@
 /**
  * Restarting `chsk serve` on the same port: every tab (WS and Ajax)
  * reconnects by itself, still as its user; the dashboard lists them again;
- * each tab's log shows the close reason and the reconnect backoff.
+ * each tab says why it closed in words (a WS tab: "server went away (1001)",
+ * not Sente's bare `:clean`) and logs the reconnect backoff.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -47,6 +48,14 @@ describe("server restart (Chromium)", () => {
     // Restart on the same port.
     await first.stop();
     for (const t of tabs) await t.page.waitForFunction(() => !window.chsk.state.open, null, { timeout: 10_000 });
+    // While the server is away, a WS tab says what happened: the close code, in words.
+    const wsTab = tabs[0]!.page;
+    const lastClose = await wsTab.textContent("#st-last-close");
+    assert.match(lastClose ?? "", /^server went away \(1001\)(: [^]+)? at \d\d:\d\d:\d\d$/, `Last close: ${lastClose}`);
+    assert.doesNotMatch(lastClose ?? "", /clean/);
+    // The dashboard says its numbers are stale, instead of showing them as live.
+    await dash.waitForSelector("#feed-banner:not([hidden])", { timeout: 10_000 });
+    assert.match((await dash.textContent("#feed-banner")) ?? "", /^Lost the server's feed, (reconnecting|retrying) \(since \d\d:\d\d:\d\d\); the numbers below are from then\.$/);
     serve = await startServe([], port);
     assert.equal(serve.port, port);
 
@@ -60,11 +69,12 @@ describe("server restart (Chromium)", () => {
     // The dashboard's feed reconnects too, and lists every tab again.
     for (const i of ids.keys()) await dash.waitForSelector(row(i), { timeout: 10_000 });
     await dash.waitForSelector('#feed-pill[data-state="live"]');
+    assert.equal(await dash.isHidden("#feed-banner"), true, "and takes that back once live");
 
     // Each log tells the story: why it closed, and the backoff before retrying.
     for (const t of tabs) {
       const states = (await logTexts(t.page, "state")).join("\n");
-      assert.match(states, /closed: (unexpected|clean|ws-error|ws-ping-timeout)/, `${t.name} logs the close reason`);
+      assert.match(states, /closed: (server went away \(1001\)|connection lost)[^\n]* \(Sente reason :\w[\w-]*\)/, `${t.name} logs the close reason in words`);
       assert.match(states, /reconnecting in \d+\.\d s \(backoff\)/, `${t.name} logs the backoff`);
     }
     await screenshot(tabs[0]!.page, "demo-after-restart.png");

@@ -1,44 +1,16 @@
 /**
- * The web UI over real HTTP (no browser): routes, headers, caching, the SSE
- * feed fed by real chsk traffic, and the admin-action guards.
+ * `chsk serve`'s web UI over real HTTP (no browser): routes, headers,
+ * caching, the SSE feed fed by real chsk traffic, the admin-action guards,
+ * and who may see whom on a loopback vs a non-loopback listen address
+ * (always reached through 127.0.0.1: the listen address decides).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createClient } from "../../src/core/client/index.node.js";
 import { type ReferenceServer, startReferenceServer } from "../../src/server/demo/app.js";
 import { webUi } from "../../src/server/demo/web/index.js";
-
-/** Reads SSE events from `url` until `until` returns true (or the timeout). */
-async function readFeed(url: string, until: (events: { type: string; data: unknown }[]) => boolean, timeoutMs = 5000) {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
-  const events: { type: string; data: unknown }[] = [];
-  try {
-    const res = await fetch(url, { signal: ac.signal });
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get("content-type") ?? "", /^text\/event-stream/);
-    const decoder = new TextDecoder();
-    let buf = "";
-    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-      buf += decoder.decode(chunk, { stream: true });
-      let i: number;
-      while ((i = buf.indexOf("\n\n")) >= 0) {
-        const block = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const type = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (type && data) events.push({ type, data: JSON.parse(data) });
-      }
-      if (until(events)) break;
-    }
-  } catch (e) {
-    if (!ac.signal.aborted) throw e;
-  } finally {
-    clearTimeout(timer);
-    ac.abort();
-  }
-  return events;
-}
+import { serve } from "../e2e/cli.js";
+import { readFeed } from "./dashboard-apps.js";
 
 async function login(base: string, uid: string): Promise<{ cookie: string; csrfToken: string }> {
   const res = await fetch(`${base}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ uid }) });
@@ -77,6 +49,7 @@ describe("web UI over HTTP", () => {
     const demo = await (await fetch(`${server.url}/`)).text();
     assert.match(demo, /<script type="module" src="\/assets\/demo\.js\?v=/);
     const dash = await (await fetch(`${server.url}/dashboard`)).text();
+    assert.match(dash, /<script type="module" src="\/dashboard\/assets\/dashboard\.js\?v=/, "the dashboard's files live under its mount path");
     assert.match(dash, /read-only/);
     assert.doesNotMatch(dash, /actionToken/, "no action token in read-only mode");
   });
@@ -95,6 +68,8 @@ describe("web UI over HTTP", () => {
     assert.equal((await fetch(`${server.url}/assets/nope.js`)).status, 404);
     assert.equal((await fetch(`${server.url}/chsk-client.js`, { method: "POST" })).status, 405);
     assert.equal((await fetch(`${server.url}/favicon.svg`)).status, 200);
+    assert.equal((await fetch(`${server.url}/dashboard/assets/dashboard-style.css`)).status, 200);
+    assert.equal((await fetch(`${server.url}/assets/dashboard.js`)).status, 404, "not twice");
     // Routes that aren't the UI's still reach the app.
     assert.equal((await fetch(`${server.url}/api/stats`)).status, 200);
     assert.equal((await fetch(`${server.url}/nope`)).status, 404);
@@ -114,7 +89,9 @@ describe("web UI over HTTP", () => {
         [["alice", ["ws"], [client.clientId]]],
       );
       // Traffic after subscribing shows up in the next tick, decoded.
-      const feed = readFeed(`${server.url}/dashboard/events`, (evs) => evs.some((e) => e.type === "tick" && (e.data as { frames: unknown[] }).frames.length >= 2));
+      const feed = readFeed(`${server.url}/dashboard/events`, (evs) =>
+        evs.some((e) => e.type === "tick" && (e.data as { frames: { dir: string }[] }).frames.some((f) => f.dir === "out")),
+      );
       await new Promise((r) => setTimeout(r, 100));
       assert.deepEqual(await client.send(["demo/echo", { n: 1 }], 5000), { n: 1 });
       const ticks = (await feed).filter((e) => e.type === "tick").map((e) => e.data as { frames: { dir: string; eventId: string; kind: string }[]; latency: { count: number } | null });
@@ -131,14 +108,14 @@ describe("web UI over HTTP", () => {
     const res = await fetch(`${server.url}/dashboard/api/push`, {
       method: "POST",
       headers: { "content-type": "application/json", origin: server.url },
-      body: JSON.stringify({ uid: "alice", event: ["demo/msg", 1] }),
+      body: JSON.stringify({ uid: "alice", event: "[:demo/msg 1]" }),
     });
     assert.equal(res.status, 403);
     assert.match(((await res.json()) as { error: string }).error, /--dashboard-admin/);
     assert.equal((await fetch(`${server.url}/dashboard/api/disconnect`)).status, 405);
   });
 
-  it("with --dashboard-admin, allows same-origin JSON actions that carry the page's token, and nothing else", async () => {
+  it("with --dashboard-admin, allows same-origin JSON actions that carry the page's token, and nothing else; the push is EDN", async () => {
     const html = await (await fetch(`${admin.url}/dashboard`)).text();
     const token = /"actionToken":"([\w-]+)"/.exec(html)?.[1] as string;
     assert.ok(token, "the admin page carries the action token");
@@ -151,17 +128,18 @@ describe("web UI over HTTP", () => {
         fetch(`${admin.url}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
       const good = { origin: admin.url, "x-chsk-dashboard": token };
 
-      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { origin: admin.url })).status, 403, "no token");
-      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { ...good, "x-chsk-dashboard": "x" })).status, 403, "wrong token");
-      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { ...good, origin: "http://evil.example" })).status, 403, "other origin");
-      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { "x-chsk-dashboard": token })).status, 403, "no origin");
-      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", 1] }, { ...good, "sec-fetch-site": "cross-site" })).status, 403, "cross-site fetch");
+      const msg = "[:demo/msg 1]";
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: msg }, { origin: admin.url })).status, 403, "no token");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: msg }, { ...good, "x-chsk-dashboard": "x" })).status, 403, "wrong token");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: msg }, { ...good, origin: "http://evil.example" })).status, 403, "other origin");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: msg }, { "x-chsk-dashboard": token })).status, 403, "no origin");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: msg }, { ...good, "sec-fetch-site": "cross-site" })).status, 403, "cross-site fetch");
       const form = await fetch(`${admin.url}/dashboard/api/push`, { method: "POST", headers: { ...good, "content-type": "application/x-www-form-urlencoded" }, body: "uid=bob" });
       assert.equal(form.status, 403, "not JSON");
-      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["nonamespace", 1] }, good)).status, 400);
-      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: ["chsk/close"] }, good)).status, 400, "reserved namespace");
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: "[:nonamespace 1]" }, good)).status, 400);
+      assert.equal((await post("/dashboard/api/push", { uid: "bob", event: "[:chsk/close]" }, good)).status, 400, "reserved namespace");
 
-      const ok = await post("/dashboard/api/push", { uid: "bob", event: ["demo/msg", { text: "hi" }] }, good);
+      const ok = await post("/dashboard/api/push", { uid: "bob", event: '[:demo/msg {:text "hi"}]' }, good);
       assert.equal(ok.status, 200);
       assert.deepEqual(await ok.json(), { ok: true, clients: 1 });
       const ev = (await pushed) as [string, { text: string }];
@@ -174,6 +152,101 @@ describe("web UI over HTTP", () => {
       await closed;
     } finally {
       await client.close();
+    }
+  });
+});
+
+describe("chsk serve: who may see whom (listen address, not peer)", () => {
+  let local: ReferenceServer;
+  let wide: ReferenceServer;
+  let cookie: string;
+  let csrfToken: string;
+  const alice = { close: async () => {} } as { close(): Promise<void> };
+
+  before(async () => {
+    [local, wide] = await Promise.all([
+      startReferenceServer({ port: 0, host: "127.0.0.1", web: webUi() }),
+      // Beyond loopback, but every request below goes to 127.0.0.1.
+      startReferenceServer({ port: 0, host: "0.0.0.0", web: webUi(), dashboardAdmin: true }),
+    ]);
+    ({ cookie, csrfToken } = await login(viaLoopback(wide), "alice"));
+    const client = createClient({ url: `${viaLoopback(wide)}/chsk`, type: "ws", csrfToken, headers: { cookie } });
+    await client.whenOpen();
+    alice.close = () => client.close();
+  });
+  after(async () => {
+    await alice.close();
+    await Promise.all([local?.close(), wide?.close()]);
+  });
+
+  /** The same server, reached through 127.0.0.1. */
+  const viaLoopback = (s: ReferenceServer) => `http://127.0.0.1:${s.port}`;
+  type Stats = { connectedUids?: { any: unknown[] }; users?: { any: number }; identities?: string };
+
+  it("on 127.0.0.1: no token, /api/stats and the dashboard show identities", async () => {
+    assert.equal(local.dashboardToken, undefined);
+    const stats = (await (await fetch(`${local.url}/api/stats`)).json()) as Stats;
+    assert.ok(Array.isArray(stats.connectedUids?.any));
+    assert.equal((await fetch(`${local.url}/dashboard`)).status, 200);
+  });
+
+  it("on 0.0.0.0: /api/stats gives counts only, the dashboard is refused, even from 127.0.0.1", async () => {
+    const token = wide.dashboardToken as string;
+    assert.match(token, /^[\w-]{32}$/, "a generated token");
+    const base = viaLoopback(wide);
+    const open = (await (await fetch(`${base}/api/stats`)).json()) as Stats;
+    assert.equal(open.connectedUids, undefined);
+    assert.equal(open.identities, "hidden");
+    assert.equal(open.users?.any, 1, "alice is counted");
+    assert.doesNotMatch(JSON.stringify(open), /alice/);
+
+    const page = await fetch(`${base}/dashboard`);
+    assert.equal(page.status, 403);
+    assert.match(await page.text(), /needs the token/);
+    assert.equal((await fetch(`${base}/dashboard/events`)).status, 403);
+    assert.equal((await fetch(`${base}/dashboard/api/users`)).status, 403);
+    assert.equal((await fetch(`${base}/dashboard/api/push`, { method: "POST", headers: { "content-type": "application/json", origin: base }, body: "{}" })).status, 403);
+    // The demo itself stays open.
+    assert.equal((await fetch(`${base}/`)).status, 200);
+  });
+
+  it("on 0.0.0.0, with the token: identities in /api/stats, and the printed link opens the dashboard through a cookie", async () => {
+    const token = wide.dashboardToken as string;
+    const base = viaLoopback(wide);
+    const withBearer = (await (await fetch(`${base}/api/stats`, { headers: { authorization: `Bearer ${token}` } })).json()) as Stats;
+    assert.deepEqual(withBearer.connectedUids?.any, ["alice"]);
+
+    const link = await fetch(`${base}/dashboard?token=${token}`, { redirect: "manual" });
+    assert.equal(link.status, 303);
+    assert.equal(link.headers.get("location"), "/dashboard", "the token leaves the address bar");
+    const tokenCookie = (link.headers.get("set-cookie") ?? "").split(";")[0] as string;
+    assert.match(link.headers.get("set-cookie") ?? "", /HttpOnly; SameSite=Strict/);
+    const page = await fetch(`${base}/dashboard`, { headers: { cookie: tokenCookie } });
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    assert.match(html, /data-access="admin"/);
+    const feed = await readFeed(`${base}/dashboard/events`, (evs) => evs.some((e) => e.type === "users"), { headers: { cookie: tokenCookie } });
+    assert.deepEqual((feed.find((e) => e.type === "users")?.data as { users: { uid: string }[] }).users.map((u) => u.uid), ["alice"]);
+    assert.equal((await fetch(`${base}/dashboard/events`, { headers: { cookie: "chsk-dashboard-token=wrong-token-wrong-token" } })).status, 403);
+  });
+
+  it("chsk serve --host 0.0.0.0 prints the dashboard link with its token; --public-dashboard opens everything", async () => {
+    const wideCli = await serve(["--host", "0.0.0.0", "--quiet"]);
+    const open = await serve(["--host", "0.0.0.0", "--public-dashboard", "--quiet"]);
+    try {
+      const link = new RegExp(`^dashboard: http://0\\.0\\.0\\.0:${wideCli.port}/dashboard\\?token=([\\w-]{32})$`, "m");
+      for (let i = 0; i < 100 && !link.test(wideCli.stdout); i++) await new Promise((r) => setTimeout(r, 20));
+      const token = link.exec(wideCli.stdout)?.[1];
+      assert.ok(token, `the link is printed, even with --quiet:\n${wideCli.stdout}`);
+      const base = `http://127.0.0.1:${wideCli.port}`;
+      assert.equal(((await (await fetch(`${base}/api/stats`)).json()) as Stats).identities, "hidden");
+      assert.ok(((await (await fetch(`${base}/api/stats?token=${token}`)).json()) as Stats).connectedUids);
+      assert.doesNotMatch(open.stdout, /token/);
+      const publicStats = (await (await fetch(`http://127.0.0.1:${open.port}/api/stats`)).json()) as Stats;
+      assert.ok(publicStats.connectedUids, "--public-dashboard: identities for everyone");
+      assert.equal((await fetch(`http://127.0.0.1:${open.port}/dashboard`)).status, 200);
+    } finally {
+      await Promise.all([wideCli.stop(), open.stop()]);
     }
   });
 });

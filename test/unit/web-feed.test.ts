@@ -1,7 +1,8 @@
 /**
- * The dashboard feed (src/server/demo/web/feed.ts): aggregation, sampling,
- * lazy decoding of out-frames, the users view and the latency window, driven
- * by a fake server tap and a manual clock.
+ * The dashboard feed (src/server/dashboard/feed.ts): aggregation, sampling,
+ * lazy decoding of out-frames, the users view, what a `"counts"` subscriber
+ * is kept from, and the latency window, driven by a fake server tap and a
+ * manual clock.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -10,9 +11,10 @@ import { kw } from "../../src/core/edn/values.js";
 import { ednPacker } from "../../src/core/packers/edn.js";
 import { encodeHandshake, encodePong, encodePush, encodeReply, encodeServerPing } from "../../src/core/protocol/codec.js";
 import type { ClientInfo, ServerTapEvent, Uid } from "../../src/server/types.js";
-import { createDashboardFeed, type FeedSink, type FeedSource } from "../../src/server/demo/web/feed.js";
-import type { FeedMessages, TickMessage, UsersMessage } from "../../src/server/demo/web/feed-types.js";
-import { LatencyWindow } from "../../src/server/demo/web/latency-window.js";
+import { ChskError } from "../../src/core/protocol/errors.js";
+import { createDashboardFeed, type FeedSink, type FeedSource } from "../../src/server/dashboard/feed.js";
+import type { DashboardAccessLevel, FeedMessages, TickMessage, UsersMessage } from "../../src/server/dashboard/feed-types.js";
+import { LatencyWindow } from "../../src/server/dashboard/latency-window.js";
 
 class TestClock implements Clock {
   #timers: { at: number; fn: () => void; live: boolean }[] = [];
@@ -66,9 +68,9 @@ function fakeServer() {
   };
 }
 
-function collect(filter = "") {
+function collect(filter = "", access: DashboardAccessLevel = "read") {
   const got: { type: keyof FeedMessages; data: unknown }[] = [];
-  const sink: FeedSink = { filter, send: (type, data) => void got.push({ type, data }) };
+  const sink: FeedSink = { filter, access, send: (type, data) => void got.push({ type, data }) };
   const last = <K extends keyof FeedMessages>(type: K) => got.filter((g) => g.type === type).at(-1)?.data as FeedMessages[K] | undefined;
   const all = <K extends keyof FeedMessages>(type: K) => got.filter((g) => g.type === type).map((g) => g.data as FeedMessages[K]);
   return { sink, got, last, all };
@@ -92,7 +94,7 @@ describe("dashboard feed", () => {
     const c = collect();
     feed.subscribe(c.sink);
     assert.deepEqual(c.got.map((g) => g.type), ["hello", "users"]);
-    assert.equal(c.last("hello")?.admin, false);
+    assert.equal(c.last("hello")?.access, "read");
     assert.equal(c.last("hello")?.actionToken, undefined);
 
     const at = clock.now();
@@ -277,13 +279,72 @@ describe("dashboard feed", () => {
     feed.close();
   });
 
-  it("puts the action token in hello only for admins", () => {
+  it("puts the action token in hello only for admin subscribers", () => {
     const f = fakeServer();
-    const feed = createDashboardFeed({ server: f.server, clock: new TestClock(), admin: true, actionToken: "tok" });
+    const feed = createDashboardFeed({ server: f.server, clock: new TestClock(), actionToken: "tok" });
+    const admin = collect("", "admin");
+    const reader = collect("", "read");
+    feed.subscribe(admin.sink);
+    feed.subscribe(reader.sink);
+    assert.equal(admin.last("hello")?.access, "admin");
+    assert.equal(admin.last("hello")?.actionToken, "tok");
+    assert.equal(reader.last("hello")?.actionToken, undefined);
+    feed.close();
+  });
+
+  it("keeps every user id, client id and error text from a counts subscriber, and still counts", () => {
+    const clock = new TestClock();
+    const f = fakeServer();
+    const feed = createDashboardFeed({ server: f.server, clock });
+    f.clients.push(client("secret-client", "alice@example.com", "ws", clock.now()));
+    f.uids.ws.add("alice@example.com");
+    f.uids.any.add("alice@example.com");
+    // Some history before the counts dashboard arrives, for its hello.
+    f.emit({ type: "conn:open", transport: "ws", uid: "alice@example.com", clientId: "secret-client", at: clock.now() });
+    f.emit({ type: "frame:in", transport: "ws", uid: "alice@example.com", clientId: "secret-client", data: "x", event: ["demo/echo"], cbId: null, at: clock.now() });
+    clock.advance(1000);
+
+    const counts = collect("alice", "counts");
+    const reader = collect("", "read");
+    feed.subscribe(counts.sink);
+    feed.subscribe(reader.sink);
+    f.emit({ type: "frame:in", transport: "ws", uid: "alice@example.com", clientId: "secret-client", data: "x", event: ["demo/echo"], cbId: null, at: clock.now() });
+    f.emit({ type: "error", error: new ChskError("CHSK_ERR_UNPACK", "bad frame from secret-client"), uid: "alice@example.com", clientId: "secret-client", at: clock.now() });
+    clock.advance(1000);
+
+    const seen = JSON.stringify(counts.got);
+    assert.doesNotMatch(seen, /alice|secret-client/, "no identity reaches a counts subscriber, in any message");
+    assert.doesNotMatch(seen, /"pid"|"node"/, "nor the process details");
+    const users = counts.last("users") as UsersMessage;
+    assert.equal(users.identities, false);
+    assert.deepEqual(users.users, []);
+    assert.equal(users.counts.users.any, 1, "the counts are there");
+    const tick = counts.last("tick") as TickMessage;
+    assert.deepEqual(tick.frames.map((x) => [x.dir, x.eventId, "uid" in x, "clientId" in x]), [["in", "demo/echo", false, false]]);
+    assert.deepEqual(tick.lifecycle.map((e) => [e.kind, e.message]), [["error", "CHSK_ERR_UNPACK"]]);
+    assert.deepEqual(counts.last("hello")?.frames.map((x) => "uid" in x), [false]);
+
+    // The same traffic, in full, to a reader.
+    assert.match(JSON.stringify(reader.got), /alice@example\.com/);
+    assert.equal((reader.last("tick") as TickMessage).frames[0]?.clientId, "secret-client");
+    assert.deepEqual(feed.users("", "counts").users, [], "the JSON view follows the same rule");
+    feed.close();
+  });
+
+  it("counts errors and slow-consumer drops since it started", () => {
+    const clock = new TestClock();
+    const f = fakeServer();
+    const feed = createDashboardFeed({ server: f.server, clock });
     const c = collect();
     feed.subscribe(c.sink);
-    assert.equal(c.last("hello")?.admin, true);
-    assert.equal(c.last("hello")?.actionToken, "tok");
+    assert.deepEqual(c.last("hello")?.totals, { errors: 0, slowConsumers: 0 });
+    const at = clock.now();
+    f.emit({ type: "error", error: new ChskError("CHSK_ERR_SLOW_CONSUMER", "too slow"), clientId: "c1", at });
+    f.emit({ type: "error", error: new ChskError("CHSK_ERR_UNPACK", "bad"), at });
+    clock.advance(1000);
+    clock.advance(1000);
+    assert.deepEqual((c.last("tick") as TickMessage).totals, { errors: 2, slowConsumers: 1 }, "totals, unlike rates, do not reset");
+    assert.equal((c.last("tick") as TickMessage).rate.errors, 0);
     feed.close();
   });
 });

@@ -10,7 +10,7 @@
  * | `POST /login`      | form `uid=…` (or `user-id=…`) or JSON `{"uid": …}` → `{uid, csrfToken}` + a new session cookie |
  * | `GET /csrf`        | the current session's token, creating an anonymous session if needed → `{uid, csrfToken}` |
  * | `POST /logout`     | drops the session, clears the cookie → `{ok: true}`                  |
- * | `GET /api/stats`   | {@link StatsSnapshot} as JSON                                         |
+ * | `GET /api/stats`   | {@link StatsSnapshot} as JSON; {@link CountsOnlySnapshot} to a request the visibility rule hides identities from |
  * | anything else      | the optional `web` hook, then (for `GET /`) a plain index, else 404  |
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
@@ -24,7 +24,9 @@ import { BodyTooLarge, parseCookies, parseFields, readBody, sendJson, sendText }
 import { type Logger, silentLogger } from "./logger.js";
 import { demoHandler } from "./router.js";
 import { SESSION_COOKIE, type Session, SessionStore, sessionCookie } from "./sessions.js";
-import { StatsCollector, type StatsSnapshot } from "./stats.js";
+import { type CountsOnlySnapshot, countsOnly, StatsCollector, type StatsSnapshot } from "./stats.js";
+import { createVisibility } from "./visibility.js";
+import type { DashboardAccess } from "../dashboard/mount-dashboard.js";
 
 /** What a {@link WebHook} (the browser demo page and dashboard) gets to work with. */
 export interface WebContext {
@@ -37,7 +39,20 @@ export interface WebContext {
   push(uid: Uid, event: ChskEvent): void;
   broadcast(event: ChskEvent): void;
   log: Logger;
-  options: { dashboardAdmin: boolean; packer: string; csrf: boolean; path: string };
+  /**
+   * What a dashboard request may see under the visibility rule
+   * (`./visibility.ts`): `"admin"`/`"read"` (per `dashboardAdmin`) when it
+   * may see identities, else `false`.
+   */
+  dashboardAccess(req: IncomingMessage): DashboardAccess;
+  options: {
+    dashboardAdmin: boolean;
+    packer: string;
+    csrf: boolean;
+    path: string;
+    /** `"open"` (loopback, or `publicDashboard`) or `"token"` (the dashboard needs `dashboardToken`). */
+    visibility: "open" | "token";
+  };
 }
 
 /**
@@ -72,6 +87,36 @@ export interface ReferenceServerOptions {
   web?: WebHook | WebHookFactory;
   /** Passed to the web hook (`WebContext.options.dashboardAdmin`). @default false */
   dashboardAdmin?: boolean;
+  /**
+   * The token the dashboard, the user ids in `/api/stats` and the admin
+   * actions require (16+ URL-safe characters), even on loopback.
+   * @default none on a loopback `host`; generated (see `ReferenceServer.dashboardToken`) beyond it
+   */
+  dashboardToken?: string;
+  /** Everyone may see the dashboard and identities, whatever `host` is. @default false */
+  publicDashboard?: boolean;
+  /**
+   * A request's headers must arrive within this (Node's `headersTimeout`,
+   * 60 s by default); slower: 408 and the connection closes. @default 10_000
+   */
+  headersTimeoutMs?: number;
+  /**
+   * A whole request, body included, must arrive within this (Node's
+   * `requestTimeout`, 300 s by default); slower: 408 and the connection
+   * closes. Held long-polls are not cut: their request is complete, only
+   * the answer waits. At least `headersTimeoutMs`. @default 30_000
+   */
+  requestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed this long after its last answer (Node adds 1 s). @default 5_000 */
+  keepAliveTimeoutMs?: number;
+  /**
+   * An HTTP connection with no traffic either way for this long is cut
+   * (Node's `server.timeout`, off by default): a response the client
+   * stopped reading, for one. A held poll is silent until `lpTimeoutMs`,
+   * so this must exceed it by a second at least. WebSockets are not
+   * affected (their keep-alive pings watch them). @default 60_000
+   */
+  idleTimeoutMs?: number;
   /** Extra chsk server options (timeouts, limits). `packer`/`userId`/`csrfToken`/`allowedOrigins` are set by the app. */
   serverOptions?: Partial<Omit<ServerOptions, "packer" | "userId" | "csrfToken" | "allowedOrigins">>;
   /** Aborting closes the server. */
@@ -86,6 +131,8 @@ export interface ReferenceServer {
   readonly chsk: ChskServer;
   readonly http: HttpServer;
   readonly sessions: SessionStore;
+  /** The token the dashboard and identities need; `undefined` when they are open to everyone. */
+  readonly dashboardToken: string | undefined;
   stats(): StatsSnapshot;
   /** Closes chsk connections, the web hook and the listener. Idempotent. */
   close(): Promise<void>;
@@ -93,8 +140,40 @@ export interface ReferenceServer {
 }
 
 const MAX_FORM_BYTES = 16 * 1024;
+/** Node checks headers/request timeouts on an interval (30 s by default): a timeout could fire that much late. */
+const MAX_CHECK_INTERVAL_MS = 30_000;
 const MAX_UID_LENGTH = 256;
 const OWN_ROUTES: Record<string, string> = { "/login": "POST", "/csrf": "GET", "/logout": "POST", "/api/stats": "GET" };
+
+interface HttpTimeouts {
+  headers: number;
+  request: number;
+  keepAlive: number;
+  idle: number;
+}
+
+/** The HTTP server's timeouts, defaulted and checked against each other and the long-poll timeout. */
+function httpTimeouts(o: ReferenceServerOptions): HttpTimeouts {
+  const ms = (name: string, v: number | undefined, dflt: number): number => {
+    if (v === undefined) return dflt;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a positive integer (ms), got ${String(v)}`);
+    return v;
+  };
+  const t: HttpTimeouts = {
+    headers: ms("headersTimeoutMs", o.headersTimeoutMs, 10_000),
+    request: ms("requestTimeoutMs", o.requestTimeoutMs, 30_000),
+    keepAlive: ms("keepAliveTimeoutMs", o.keepAliveTimeoutMs, 5_000),
+    idle: ms("idleTimeoutMs", o.idleTimeoutMs, 60_000),
+  };
+  if (t.headers > t.request) {
+    throw new RangeError(`headersTimeoutMs (${t.headers}) must not exceed requestTimeoutMs (${t.request}): the headers are part of the request`);
+  }
+  const lp = o.serverOptions?.lpTimeoutMs ?? 20_000;
+  if (t.idle < lp + 1_000) {
+    throw new RangeError(`idleTimeoutMs (${t.idle}) must be at least lpTimeoutMs + 1000 (${lp + 1_000}): a held long-poll is idle until lpTimeoutMs`);
+  }
+  return t;
+}
 
 /** `http://host:port`, bracketing IPv6 literals. */
 export function httpUrl(host: string, port: number): string {
@@ -121,10 +200,13 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 8090;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`port must be an integer in 0..65535, got ${port}`);
+  const timeouts = httpTimeouts(options);
   const packer = typeof options.packer === "object" ? options.packer : packerByName(options.packer ?? "edn");
   const csrf = options.csrf ?? true;
   const log = options.log ?? silentLogger;
   const sessions = new SessionStore(options.sessionSecret === undefined ? {} : { secret: options.sessionSecret });
+  const visibility = createVisibility({ host, token: options.dashboardToken, public: options.publicDashboard });
+  const dashboardAdmin = options.dashboardAdmin ?? false;
 
   const sessionById = (cookies: Record<string, string>) => sessions.get(cookies[SESSION_COOKIE]);
   const sessionOf = (req: IncomingMessage) => sessionById(parseCookies(req.headers.cookie));
@@ -179,7 +261,8 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     push,
     broadcast,
     log,
-    options: { dashboardAdmin: options.dashboardAdmin ?? false, packer: packer.name, csrf, path: chsk.path },
+    dashboardAccess: (req) => (visibility.allows(req) ? (dashboardAdmin ? "admin" : "read") : false),
+    options: { dashboardAdmin, packer: packer.name, csrf, path: chsk.path, visibility: visibility.mode },
   };
   try {
     web = typeof options.web === "function" ? await options.web(ctx) : options.web;
@@ -226,7 +309,12 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     if (route === "POST /login") return login(req, res);
     if (route === "GET /csrf") return csrfRoute(req, res);
     if (route === "POST /logout") return logout(req, res);
-    if (route === "GET /api/stats") return sendJson(res, 200, stats.snapshot());
+    if (route === "GET /api/stats") {
+      const snapshot: StatsSnapshot | CountsOnlySnapshot = visibility.allows(req) ? stats.snapshot() : countsOnly(stats.snapshot());
+      return sendJson(res, 200, snapshot);
+    }
+    // `/dashboard?token=T` (the link printed at start): a cookie, then the same page without the token.
+    if (visibility.acceptTokenLink(req, res, "/dashboard")) return;
     if (web && (await web.handleRequest(req, res))) return;
     const allowed = OWN_ROUTES[pathname];
     if (allowed !== undefined) {
@@ -239,26 +327,42 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     sendText(res, 404, "Not Found");
   }
 
-  const http = createHttpServer((req, res) => {
-    route(req, res).catch((e: unknown) => {
-      if (e instanceof BodyTooLarge) {
-        if (res.headersSent) res.destroy();
-        else sendText(res, 413, "Payload Too Large");
-        return;
-      }
-      log.error("request failed", { method: req.method, url: req.url, error: e });
-      if (!res.headersSent) sendText(res, 500, "Internal Server Error");
-      else res.destroy();
-    });
-  });
+  const http = createHttpServer(
+    {
+      headersTimeout: timeouts.headers,
+      requestTimeout: timeouts.request,
+      keepAliveTimeout: timeouts.keepAlive,
+      connectionsCheckingInterval: Math.min(MAX_CHECK_INTERVAL_MS, Math.max(25, Math.floor(Math.min(timeouts.headers, timeouts.request) / 4))),
+    },
+    (req, res) => {
+      route(req, res).catch((e: unknown) => {
+        if (e instanceof BodyTooLarge) {
+          if (res.headersSent) res.destroy();
+          else sendText(res, 413, "Payload Too Large");
+          return;
+        }
+        log.error("request failed", { method: req.method, url: req.url, error: e });
+        if (!res.headersSent) sendText(res, 500, "Internal Server Error");
+        else res.destroy();
+      });
+    },
+  );
+  http.timeout = timeouts.idle;
   http.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (chsk.handleUpgrade(req, socket, head)) return;
     if (web?.handleUpgrade?.(req, socket, head)) return;
     socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
   });
-  http.on("clientError", (_e, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    else socket.destroy();
+  http.on("clientError", (e: Error & { code?: string }, socket: Duplex & { _httpMessage?: ServerResponse | null }) => {
+    // Only where no answer has started: an answer already on its way can't get a status line after it.
+    const answering = socket._httpMessage?.headersSent === true;
+    if (!socket.writable || answering) {
+      socket.destroy();
+      return;
+    }
+    // Node's own statuses for its header/request timeouts and header limits; a listener here replaces them.
+    const status = e.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "408 Request Timeout" : e.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   let closing: Promise<void> | undefined;
@@ -306,6 +410,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     chsk,
     http,
     sessions,
+    dashboardToken: visibility.token,
     stats: () => stats.snapshot(),
     close,
     [Symbol.asyncDispose]: close,

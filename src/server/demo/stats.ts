@@ -24,9 +24,13 @@ export interface StatsSnapshot {
     /** Replies sent to `send` calls that asked for one. */
     replies: number;
   };
+  /** Every frame both ways; `in` includes frames that could not be decoded (each also an error). */
   frames: { in: number; out: number };
   bytes: { in: number; out: number };
+  /** Errors the server reported (tap `error`), each once: bad frames, refused requests, missed pushes (once per absent client), … */
   errors: number;
+  /** Clients dropped for leaving more than `maxBufferedBytesPerClient` unread (`CHSK_ERR_SLOW_CONSUMER`; also in `errors`). */
+  slowConsumers: number;
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
 }
 
@@ -42,6 +46,7 @@ export class StatsCollector {
   frames = { in: 0, out: 0 };
   bytes = { in: 0, out: 0 };
   errors = 0;
+  slowConsumers = 0;
 
   constructor(chsk: ChskServer, info: { packer: string; csrf: boolean; sessions: () => number }, now: () => number = Date.now) {
     this.#chsk = chsk;
@@ -65,6 +70,7 @@ export class StatsCollector {
             break;
           case "error":
             this.errors++;
+            if (ev.error.code === "CHSK_ERR_SLOW_CONSUMER") this.slowConsumers++;
             break;
         }
       }),
@@ -96,6 +102,7 @@ export class StatsCollector {
       frames: { ...this.frames },
       bytes: { ...this.bytes },
       errors: this.errors,
+      slowConsumers: this.slowConsumers,
       memory: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external },
     };
   }
@@ -103,4 +110,24 @@ export class StatsCollector {
   close(): void {
     for (const u of this.#unsubs.splice(0)) u();
   }
+}
+
+/**
+ * `/api/stats` for a request that may not see identities (`chsk serve`
+ * beyond loopback, without the dashboard token): every count, no user ids.
+ */
+export type CountsOnlySnapshot = Omit<StatsSnapshot, "connectedUids"> & {
+  /** Users by transport, counted; the anonymous group counts as one. */
+  users: { ws: number; ajax: number; any: number };
+  /** Says why `connectedUids` is missing. */
+  identities: "hidden";
+};
+
+export function countsOnly(s: StatsSnapshot): CountsOnlySnapshot {
+  const { connectedUids, ...rest } = s;
+  return {
+    ...rest,
+    users: { ws: connectedUids.ws.length, ajax: connectedUids.ajax.length, any: connectedUids.any.length },
+    identities: "hidden",
+  };
 }

@@ -1,7 +1,7 @@
 /**
  * The browser build: one esbuild config shared by `scripts/build-web.mjs`
- * (writes `dist/web/`, run by `npm run build` / `prepare`) and by the web UI
- * itself when it runs from TypeScript sources (tsx), where it bundles the
+ * (writes `dist/web/`, run by `npm run build` / `prepare`) and by the pages'
+ * server side when it runs from TypeScript sources (tsx), where it bundles the
  * same entry points in memory so the pages always match the code.
  *
  * Outputs, relative to the output folder:
@@ -19,18 +19,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { BuildOptions, Plugin } from "esbuild";
+import { defaultOutdir, packageRoot } from "./paths.js";
 
-/** `src/server/demo/web` (or `dist/server/demo/web` when compiled). */
-const here = dirname(fileURLToPath(import.meta.url));
-/** The package root: four levels up from either location. */
-export const packageRoot = join(here, "..", "..", "..", "..");
-/** Where `npm run build` writes the browser files. */
-export const defaultOutdir = join(packageRoot, "dist", "web");
+export { defaultOutdir, packageRoot } from "./paths.js";
 
 const srcRoot = join(packageRoot, "src");
-const pagesDir = join(srcRoot, "server", "demo", "web", "pages");
+const pagesDir = join(srcRoot, "server", "web", "pages");
 const clientEntry = join(srcRoot, "core", "client", "index.ts");
 
 /** The public URL of the client bundle; page scripts import it at run time. */

@@ -1,5 +1,7 @@
 /** Helpers shared by the demo page and the dashboard (browser only). */
-import type { PageConfig } from "../html.js";
+import { clockTime, fullTime } from "./time.js";
+
+export { clockTime, fullTime } from "./time.js";
 
 /** The element with `id`; throws if the page shell lacks it (a build mismatch). */
 export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
@@ -8,8 +10,9 @@ export function byId<T extends HTMLElement = HTMLElement>(id: string): T {
   return el as T;
 }
 
-export function readConfig(): PageConfig {
-  return JSON.parse(byId("chsk-config").textContent ?? "{}") as PageConfig;
+/** The page's settings (`#chsk-config`, written by the server). */
+export function readConfig<T>(): T {
+  return JSON.parse(byId("chsk-config").textContent ?? "{}") as T;
 }
 
 /** `el("td", { class: "x", title: "…" }, "text", child)` */
@@ -24,13 +27,25 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
-const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+/**
+ * A point in time as every page shows it: `<time>` with local `HH:MM:SS`,
+ * the full timestamp (date, milliseconds, UTC offset) as its tooltip, and
+ * ISO in `datetime`. `note` is added to the tooltip (`"6 s ago"`).
+ */
+export function timeEl(ms: number, note?: string): HTMLTimeElement {
+  const t = el("time", { datetime: new Date(ms).toISOString() });
+  setTime(t, ms, note);
+  return t;
+}
 
-/** `14:03:07.123` */
-export function clockTime(ms: number, millis = true): string {
-  const d = new Date(ms);
-  const base = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  return millis ? `${base}.${pad(d.getMilliseconds(), 3)}` : base;
+/** Updates a {@link timeEl} in place (no DOM churn when nothing changed). */
+export function setTime(t: HTMLTimeElement, ms: number, note?: string): void {
+  const text = clockTime(ms);
+  const title = note ? `${fullTime(ms)} (${note})` : fullTime(ms);
+  if (t.textContent !== text) t.textContent = text;
+  if (t.title !== title) t.title = title;
+  const iso = new Date(ms).toISOString();
+  if (t.dateTime !== iso) t.dateTime = iso;
 }
 
 /** `3 s ago`, `5 min ago`, `2 h ago`. */
@@ -41,6 +56,8 @@ export function ago(ms: number, now = Date.now()): string {
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`;
 }
+
+const pad = (n: number) => String(n).padStart(2, "0");
 
 /** `1 h 02 min`, `3 min 05 s`, `12 s`. */
 export function duration(totalS: number): string {
@@ -66,24 +83,11 @@ export function count(n: number): string {
   return `${(n / 1_000_000).toFixed(1)}M`;
 }
 
-/** `0.42 ms`, `12 ms`, `1.3 s`. */
-export function millis(ms: number): string {
-  if (ms < 1) return `${ms.toFixed(2)} ms`;
-  if (ms < 100) return `${ms.toFixed(1)} ms`;
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  return `${(ms / 1000).toFixed(2)} s`;
-}
-
 /** Two latencies with one unit: `0.18 / 6.2 ms`, `120 / 1,400 ms`. */
 export function millisPair(a: number, b: number): string {
   const f = (ms: number) => (ms < 1 ? ms.toFixed(2) : ms < 100 ? ms.toFixed(1) : Math.round(ms).toLocaleString("en-US"));
   return `${f(a)} / ${f(b)} ms`;
 }
 
-/** The first 8 characters of an id, for tables (the full id goes in `title`). */
+/** The first 8 characters of an id, for log tables (the full id goes in `title`). */
 export const shortId = (id: string): string => (id.length > 10 ? `${id.slice(0, 8)}…` : id);
-
-/** Copies text to the clipboard, quietly doing nothing where that's not allowed. */
-export function copyText(text: string): void {
-  void navigator.clipboard?.writeText(text).catch(() => {});
-}

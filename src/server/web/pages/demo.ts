@@ -6,10 +6,12 @@
  * client is `window.chsk`: `chsk.state` ({open, type, uid, …}) and
  * `await chsk.send(["demo/echo", 1], 5000)`.
  */
-import { createClient, kw, type Packer, packerByName, type PackerName, writeEdn } from "../../../../core/client/index.js";
-import type { Client, ClientState, ClientType } from "../../../../core/client/types.js";
-import type { ChskEvent } from "../../../../core/protocol/events.js";
-import { byId, clockTime, el, readConfig } from "./common.js";
+import { createClient, kw, type Packer, packerByName, type PackerName, writeEdn } from "../../../core/client/index.js";
+import type { Client, ClientState, ClientType } from "../../../core/client/types.js";
+import type { ChskEvent } from "../../../core/protocol/events.js";
+import { describeClientClose } from "./close-text.js";
+import { byId, clockTime, el, readConfig, timeEl } from "./common.js";
+import type { DemoConfig } from "./config.js";
 
 /** A value as the server would print it, cut short for the log. */
 function showValue(x: unknown, max = 400): string {
@@ -56,7 +58,7 @@ declare global {
 
 type LogKind = "push" | "reply" | "sent" | "state" | "error" | "info";
 
-const config = readConfig();
+const config = readConfig<DemoConfig>();
 const MAX_LOG = 300;
 const REPLY_TIMEOUT_MS = 5000;
 
@@ -104,7 +106,7 @@ function log(kind: LogKind, title: string, value?: unknown): void {
   const entry = el(
     "li",
     { class: `entry entry-${kind}`, "data-kind": kind },
-    el("time", {}, clockTime(Date.now())),
+    timeEl(Date.now()),
     el("span", { class: `tag tag-${kind}` }, kind),
     el("span", { class: "entry-title" }, title),
     value === undefined ? null : el("code", { class: "entry-value" }, showValue(value)),
@@ -157,8 +159,12 @@ client.on("state", (change) => {
     lastOpenedAt = Date.now();
     log("state", `open over ${s.type} as ${showUid(s.uid)}${change.firstOpen ? " (first open)" : ""}`);
   } else if (change.closed) {
-    const code = s.lastWsClose && s.type !== "ajax" ? `, ws code ${s.lastWsClose.code}` : "";
-    log("state", `closed: ${s.lastClose?.reason ?? "unknown"}${code}`);
+    log("state", `closed: ${closeText(s)}${s.lastClose ? ` (Sente reason :${s.lastClose.reason})` : ""}`);
+  }
+  if (s.lastError && s.lastError.udt !== lastErrorLogged && !s.open && s.everOpened) {
+    // A failed reconnect attempt while the server is away: expected, and said so.
+    lastErrorLogged = s.lastError.udt;
+    log("error", `reconnect attempt failed: ${s.lastError.code}${s.lastError.status ? ` (HTTP ${s.lastError.status})` : ""}: ${s.lastError.message}`);
   }
   if (s.lastError && s.lastError.udt !== lastErrorLogged) {
     lastErrorLogged = s.lastError.udt;
@@ -203,6 +209,30 @@ function showUid(uid: unknown): string {
   return uid === null || uid === undefined ? "anonymous" : String(uid);
 }
 
+/**
+ * Why the connection last closed, in words: `server went away (1001)`, not
+ * Sente's `:clean`. The WS close event counts only if it ended this close.
+ */
+function closeText(s: Readonly<ClientState>): string {
+  const last = s.lastClose;
+  if (!last) return "unknown";
+  // Failed reconnect attempts replace lastWsClose later; keep what this close said.
+  if (closeMemo?.udt === last.udt) return closeMemo.text;
+  const ws = s.lastWsClose;
+  const related = ws !== undefined && s.type !== "ajax" && ws.udt === last.udt;
+  const text = describeClientClose({ reason: last.reason, transport: s.type, ws: related ? { code: ws.code, reason: ws.reason } : undefined });
+  closeMemo = { udt: last.udt, text };
+  return text;
+}
+
+let closeMemo: { udt: number; text: string } | undefined;
+
+/** `text at <time>`, the time in the pages' one format. */
+function withTime(node: HTMLElement, text: string | null, at?: number): void {
+  if (text === null || at === undefined) node.replaceChildren("–");
+  else node.replaceChildren(`${text} at `, timeEl(at));
+}
+
 function renderSession(): void {
   byId("session-status").textContent =
     sessionUid === null ? "Not logged in: the connection belongs to the anonymous group." : `Logged in as ${sessionUid}.`;
@@ -228,13 +258,13 @@ function renderState(): void {
   byId("st-open").textContent = String(s.open);
   byId("st-uid").textContent = s.everOpened ? showUid(s.uid) : "–";
   byId("st-client-id").textContent = client.clientId;
-  byId("st-last-close").textContent = s.lastClose ? `${s.lastClose.reason} at ${clockTime(s.lastClose.udt, false)}` : "–";
-  byId("st-last-error").textContent = s.lastError
-    ? `${s.lastError.code}${s.lastError.status ? ` (HTTP ${s.lastError.status})` : ""} at ${clockTime(s.lastError.udt, false)}`
-    : "–";
+  const lastClose = byId("st-last-close");
+  withTime(lastClose, s.lastClose ? closeText(s) : null, s.lastClose?.udt);
+  lastClose.dataset["reason"] = s.lastClose?.reason ?? "";
+  withTime(byId("st-last-error"), s.lastError ? `${s.lastError.code}${s.lastError.status ? ` (HTTP ${s.lastError.status})` : ""}` : null, s.lastError?.udt);
   const next = s.udtNextReconnect;
   byId("st-next-reconnect").textContent =
-    next === undefined ? "–" : `in ${(Math.max(0, next - Date.now()) / 1000).toFixed(1)} s (${clockTime(next, false)})`;
+    next === undefined ? "–" : `in ${(Math.max(0, next - Date.now()) / 1000).toFixed(1)} s (${clockTime(next)})`;
   for (const a of document.querySelectorAll<HTMLAnchorElement>("a[data-transport]")) {
     a.toggleAttribute("aria-current", a.dataset["transport"] === requestedType);
   }

@@ -11,23 +11,27 @@
  * ten thousand: the users list is capped (`maxUsers`, `maxClientsPerUser`)
  * and filterable on the server.
  */
-import { systemClock, type Cancel, type Clock, type Unsubscribe } from "../../../core/clock.js";
-import { idString, validateEvent } from "../../../core/protocol/events.js";
-import type { ChskServer, ServerTapEvent } from "../../types.js";
+import { systemClock, type Cancel, type Clock, type Unsubscribe } from "../../core/clock.js";
+import { idString, validateEvent } from "../../core/protocol/events.js";
+import type { ChskServer, ServerTapEvent } from "../types.js";
 import type {
   ClientView,
+  DashboardAccessLevel,
   FeedMessages,
+  FeedTotals,
   FrameKind,
   FrameSample,
   HelloMessage,
   LifecycleEntry,
   RatePoint,
   ServerStats,
+  TickMessage,
   Transport,
   UsersMessage,
   UserView,
 } from "./feed-types.js";
 import { LatencyWindow } from "./latency-window.js";
+import { countsOnlyUsers, redactFrame, redactLifecycle, redactStats, redactTick } from "./redact.js";
 
 /** What the feed needs from a chsk server (all public API). */
 export type FeedSource = Pick<ChskServer, "tap" | "clients" | "connectedUids" | "packer">;
@@ -37,13 +41,13 @@ export interface FeedSink {
   send<K extends keyof FeedMessages>(type: K, data: FeedMessages[K]): void;
   /** Case-insensitive substring of a uid or client id; `""` shows all. */
   readonly filter: string;
+  /** What this subscriber may see: `"counts"` gets every message without identities. */
+  readonly access: DashboardAccessLevel;
 }
 
 export interface DashboardFeedOptions {
   server: FeedSource;
-  /** Sent in `hello`; decides whether the page shows admin actions. @default false */
-  admin?: boolean;
-  /** Echoed by admin actions; see the web UI. */
+  /** Sent in `hello` to `"admin"` subscribers only; admin actions echo it. @default none (no admin can act) */
   actionToken?: string;
   /** Frames per second kept for the page. @default 50 */
   sampleLimit?: number;
@@ -59,6 +63,7 @@ export interface DashboardFeedOptions {
   usersDebounceMs?: number;
   /** Latency percentile window, seconds. @default 60 */
   latencyWindowS?: number;
+  /** Where the tick timers come from. @default systemClock */
   clock?: Clock;
   /** Process numbers for `stats`. @default process.memoryUsage() */
   memory?: () => { rss: number; heapUsed: number };
@@ -71,7 +76,7 @@ export interface DashboardFeed {
   subscribe(sink: FeedSink): Unsubscribe;
   readonly subscribers: number;
   /** The users view for a filter (the JSON API and tests use it). */
-  users(filter?: string): UsersMessage;
+  users(filter?: string, access?: DashboardAccessLevel): UsersMessage;
   close(): void;
 }
 
@@ -156,6 +161,7 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
   let seen = 0;
   let lifecycle: LifecycleEntry[] = [];
   let lifecycleDropped = 0;
+  const totals: FeedTotals = { errors: 0, slowConsumers: 0 };
 
   /** The newest out-frame: the server taps `reply` right after writing the reply's frame. */
   let lastOut: PendingFrame | undefined;
@@ -223,6 +229,8 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
         break;
       case "error": {
         errors++;
+        totals.errors++;
+        if (ev.error.code === "CHSK_ERR_SLOW_CONSUMER") totals.slowConsumers++;
         const entry: LifecycleEntry = { at: ev.at, kind: "error", uid: uidKey(ev.uid), message: `${ev.error.code}: ${ev.error.message}` };
         if (ev.clientId !== undefined) entry.clientId = ev.clientId;
         addLifecycle(entry);
@@ -288,7 +296,12 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
     };
   }
 
-  function users(filter = ""): UsersMessage {
+  function users(filter = "", access: DashboardAccessLevel = "read"): UsersMessage {
+    if (access === "counts") return countsOnlyUsers(allUsers(""));
+    return allUsers(filter);
+  }
+
+  function allUsers(filter: string): UsersMessage {
     const needle = filter.trim().toLowerCase();
     const all = server.clients();
     const byUid = new Map<string | null, ClientView[]>();
@@ -322,6 +335,7 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
       users: list,
       matching: matching.length,
       filter,
+      identities: true,
     };
   }
 
@@ -331,8 +345,9 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
     if (sinks.size === 0) return;
     const byFilter = new Map<string, UsersMessage>();
     for (const sink of sinks) {
-      let msg = byFilter.get(sink.filter);
-      if (!msg) byFilter.set(sink.filter, (msg = users(sink.filter)));
+      const key = sink.access === "counts" ? "\u0000counts" : sink.filter;
+      let msg = byFilter.get(key);
+      if (!msg) byFilter.set(key, (msg = users(sink.filter, sink.access)));
       sink.send("users", msg);
     }
   }
@@ -360,8 +375,19 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
     reservoir = [];
     lifecycle = [];
     if (sinks.size > 0) {
-      const msg = { at: now, rate, frames, framesSeen, latency: latency.summary(), stats: stats(), lifecycle: msgLifecycle, lifecycleDropped: dropped };
-      for (const sink of sinks) sink.send("tick", msg);
+      const msg: TickMessage = {
+        at: now,
+        rate,
+        frames,
+        framesSeen,
+        latency: latency.summary(),
+        stats: stats(),
+        totals: { ...totals },
+        lifecycle: msgLifecycle,
+        lifecycleDropped: dropped,
+      };
+      let redacted: TickMessage | undefined;
+      for (const sink of sinks) sink.send("tick", sink.access === "counts" ? (redacted ??= redactTick(msg)) : msg);
       broadcastUsers();
     }
     armTick();
@@ -379,18 +405,20 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
   return {
     subscribe(sink) {
       sinks.add(sink);
+      const identities = sink.access !== "counts";
       const hello: HelloMessage = {
-        admin: options.admin ?? false,
+        access: sink.access,
         sampleLimit,
         historyS,
         history: history.toArray(),
-        frames: recentFrames.toArray(),
-        lifecycle: recentLifecycle.toArray(),
-        stats: stats(),
+        frames: identities ? recentFrames.toArray() : recentFrames.toArray().map(redactFrame),
+        lifecycle: identities ? recentLifecycle.toArray() : recentLifecycle.toArray().map(redactLifecycle),
+        stats: identities ? stats() : redactStats(stats()),
+        totals: { ...totals },
       };
-      if (options.admin && options.actionToken !== undefined) hello.actionToken = options.actionToken;
+      if (sink.access === "admin" && options.actionToken !== undefined) hello.actionToken = options.actionToken;
       sink.send("hello", hello);
-      sink.send("users", users(sink.filter));
+      sink.send("users", users(sink.filter, sink.access));
       return () => void sinks.delete(sink);
     },
     get subscribers() {

@@ -1,16 +1,17 @@
 /**
- * The browser files the web UI serves, held in memory with their ETags.
+ * The browser files the pages load, held in memory with their ETags.
  *
- * Shipped (`dist/`): read from `dist/web/`, which `npm run build` writes.
- * From sources (tsx): bundled in memory by the same esbuild config, so the
- * pages never lag behind the code being run.
+ * Shipped (`dist/`, or the package installed under `node_modules`): read
+ * from the package's own `dist/web/`, which `npm run build` writes. From
+ * sources (tsx): bundled in memory by the same esbuild config, so the pages
+ * never lag behind the code being run.
  */
 import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { gzipSync } from "node:zlib";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-import { buildWebAssets, defaultOutdir } from "./build.js";
+import { defaultOutdir, runningFromSource } from "./paths.js";
 
 export interface Asset {
   body: Buffer;
@@ -75,24 +76,37 @@ async function readTree(dir: string): Promise<Map<string, Buffer>> {
   return out;
 }
 
-const runningFromSource = (): boolean => fileURLToPath(import.meta.url).endsWith(".ts");
-
 export interface LoadAssetsOptions {
   /**
    * `"auto"`: bundle in memory when running from TypeScript sources, else
    * read `dir`. @default "auto"
    */
   mode?: "auto" | "dist" | "memory";
-  /** @default `<package>/dist/web` */
+  /** @default `<package>/dist/web` (found from this module's location, so it works installed) */
   dir?: string;
 }
 
-/** Loads every browser file once; never throws (a missing build becomes `problem`). */
-export async function loadAssets(options: LoadAssetsOptions = {}): Promise<AssetTable> {
+const loaded = new Map<string, Promise<AssetTable>>();
+
+/**
+ * Loads every browser file once per process and source (the demo page and
+ * the dashboard share one load); never throws: a missing build becomes
+ * `problem`.
+ */
+export function loadAssets(options: LoadAssetsOptions = {}): Promise<AssetTable> {
   const mode = options.mode ?? "auto";
   const dir = options.dir ?? defaultOutdir;
+  const key = `${mode}\u0000${dir}`;
+  let table = loaded.get(key);
+  if (table === undefined) loaded.set(key, (table = load(mode, dir)));
+  return table;
+}
+
+async function load(mode: NonNullable<LoadAssetsOptions["mode"]>, dir: string): Promise<AssetTable> {
   if (mode === "memory" || (mode === "auto" && runningFromSource())) {
     try {
+      // Loaded only here: esbuild is a development dependency.
+      const { buildWebAssets } = await import("./build.js");
       const built = await buildWebAssets({ write: false });
       return table(new Map(built.map((f) => [f.path, Buffer.from(f.contents)])), "memory");
     } catch (e) {
@@ -108,4 +122,30 @@ export async function loadAssets(options: LoadAssetsOptions = {}): Promise<Asset
   } catch {
     return table(new Map(), "none", `the browser files are missing from ${dir}; run \`npm run build\``);
   }
+}
+
+/**
+ * Answers a GET/HEAD for `asset` with its ETag, gzip when accepted, and
+ * immutable caching when the URL carries the current `?v=` version.
+ */
+export function sendAsset(req: IncomingMessage, res: ServerResponse, asset: Asset, versioned: boolean): void {
+  const headers: Record<string, string | number> = {
+    "content-type": asset.contentType,
+    etag: asset.etag,
+    "x-content-type-options": "nosniff",
+    // Versioned URLs (`?v=`) never change; anything else revalidates by ETag.
+    "cache-control": versioned ? "public, max-age=31536000, immutable" : "no-cache",
+  };
+  if (req.headers["if-none-match"] === asset.etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const gzip = asset.gzip !== undefined && /\bgzip\b/.test(String(req.headers["accept-encoding"] ?? ""));
+  const body = gzip ? (asset.gzip as Buffer) : asset.body;
+  if (asset.gzip !== undefined) headers["vary"] = "accept-encoding";
+  if (gzip) headers["content-encoding"] = "gzip";
+  headers["content-length"] = body.length;
+  res.writeHead(200, headers);
+  res.end(req.method === "HEAD" ? undefined : body);
 }

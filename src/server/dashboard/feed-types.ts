@@ -3,7 +3,7 @@
  * the page (`pages/dashboard.ts`). Types only: no runtime code, so the page
  * bundle pulls in nothing from the server.
  *
- * The feed is Server-Sent Events on `GET /dashboard/events`:
+ * The feed is Server-Sent Events on `GET <path>/events`:
  *
  * - `hello` once, on connect: mode, history for the chart, recent frames and
  *   lifecycle events, so a fresh page is full at once.
@@ -14,6 +14,17 @@
  */
 export type Transport = "ws" | "ajax";
 
+/**
+ * What one dashboard request may see (the `auth` hook of `mountDashboard`
+ * decides, per request):
+ *
+ * - `"admin"`: everything `"read"` sees, plus push and disconnect.
+ * - `"read"`: identities (user ids, client ids) and traffic.
+ * - `"counts"`: numbers and event ids only; no user or client ids, no
+ *   error texts (they may name a client), no Node version or pid.
+ */
+export type DashboardAccessLevel = "admin" | "read" | "counts";
+
 /** What a sampled frame carried. */
 export type FrameKind = "event" | "push" | "reply" | "control" | "unknown";
 
@@ -23,8 +34,10 @@ export interface FrameSample {
   /** `in`: client → server; `out`: server → client. */
   dir: "in" | "out";
   transport: Transport;
-  uid: string | null;
-  clientId: string;
+  /** Absent when identities are hidden (`"counts"`); `null` is the anonymous group. */
+  uid?: string | null;
+  /** Absent when identities are hidden. */
+  clientId?: string;
   /** The event id (`demo/echo`), or what the frame answers (`demo/echo` for its reply). */
   eventId: string;
   kind: FrameKind;
@@ -41,14 +54,16 @@ export type LifecycleKind = "uidport:open" | "uidport:close" | "conn:open" | "co
 export interface LifecycleEntry {
   at: number;
   kind: LifecycleKind;
-  uid: string | null;
+  /** Absent when identities are hidden (`"counts"`); `null` is the anonymous group. */
+  uid?: string | null;
+  /** Absent when identities are hidden, or for uidport events. */
   clientId?: string;
   transport?: Transport;
   /** WS close code, when there was one. */
   code?: number;
   /** Why the server ended a connection (`ping-timeout`, `server-close`, …). */
   reason?: string;
-  /** For errors: the code and message. */
+  /** For errors: the code, and the message unless identities are hidden. */
   message?: string;
 }
 
@@ -75,10 +90,13 @@ export interface UsersMessage {
     users: { ws: number; ajax: number; any: number };
     clients: { ws: number; ajax: number; total: number };
   };
+  /** Empty when identities are hidden. */
   users: UserView[];
   /** Users matching `filter` (`users` holds at most the configured cap). */
   matching: number;
   filter: string;
+  /** False for a `"counts"` dashboard: only `counts` is filled in. */
+  identities: boolean;
 }
 
 /** One second of traffic. `t` is the second's start, in seconds since epoch. */
@@ -107,8 +125,18 @@ export interface ServerStats {
   clients: number;
   /** Dashboards watching this feed. */
   dashboards: number;
-  node: string;
-  pid: number;
+  /** Absent when identities are hidden. */
+  node?: string;
+  /** Absent when identities are hidden. */
+  pid?: number;
+}
+
+/** Counts since the feed started. */
+export interface FeedTotals {
+  /** Errors the server reported on its tap (bad frames, refused requests, …). */
+  errors: number;
+  /** Clients dropped for not reading their output (`CHSK_ERR_SLOW_CONSUMER`). */
+  slowConsumers: number;
 }
 
 export interface TickMessage {
@@ -120,6 +148,7 @@ export interface TickMessage {
   framesSeen: number;
   latency: LatencySummary | null;
   stats: ServerStats;
+  totals: FeedTotals;
   /** Lifecycle events since the previous message. */
   lifecycle: LifecycleEntry[];
   /** Lifecycle events dropped since the previous message (floods). */
@@ -127,7 +156,8 @@ export interface TickMessage {
 }
 
 export interface HelloMessage {
-  admin: boolean;
+  /** What this dashboard may see and do. */
+  access: DashboardAccessLevel;
   /** The token admin actions must echo in `X-Chsk-Dashboard` (admin only). */
   actionToken?: string;
   sampleLimit: number;
@@ -136,6 +166,7 @@ export interface HelloMessage {
   frames: FrameSample[];
   lifecycle: LifecycleEntry[];
   stats: ServerStats;
+  totals: FeedTotals;
 }
 
 export interface FeedMessages {
