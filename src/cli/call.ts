@@ -1,28 +1,34 @@
 /**
  * `chsk call URL [EVENT]`: curl for Sente. Connects as a chsk client, sends
- * one event, prints the reply as EDN, and optionally waits for pushes.
+ * one event, prints the reply as EDN (or JSON lines with `json`), and
+ * optionally waits for pushes.
  *
  * The whole command is {@link runCall}: it takes parsed options plus its
  * output streams and returns the exit code, so tests can run it in-process.
+ * What went wrong is said in one line on stderr, ending with the error's
+ * stable code: `chsk call: no reply within 5000 ms (CHSK_ERR_TIMEOUT)`.
  */
 import { createClient as createNodeClient } from "../core/client/index.node.js";
-import type { Client, ClientOptions, ClientTapEvent, ClientType } from "../core/client/types.js";
+import type { Client, ClientOptions, ClientTapEvent, ClientType, Transport } from "../core/client/types.js";
 import { kw, readEdn, writeEdn } from "../core/edn/index.js";
 import { type PackerName, packerByName } from "../core/packers/index.js";
+import { packerWireFormat, sniffFrame } from "../core/packers/sniff.js";
 import type { Packer } from "../core/packers/types.js";
-import { ChskError, CloseCode, isChskError } from "../core/protocol/errors.js";
+import { ChskError, type ChskErrorCode, CloseCode, isChskError } from "../core/protocol/errors.js";
 import { asEvent, type ChskEvent, validateEvent } from "../core/protocol/events.js";
+import { type CsrfContext, type Diagnosis, diagnoseFrame, diagnoseRefusal, networkReason, shortAnswer } from "./diagnose.js";
 import { type CliIo, ExitCode } from "./exit-codes.js";
+import { toJsonText } from "./json-value.js";
 import { parseChskUrl } from "./options.js";
 import { bootstrapSession, CookieJar, HttpFailure, HttpRefusal } from "./session.js";
 
 export interface CallOptions {
-  /** The chsk endpoint: `http(s)://host:port/chsk` (`ws(s)://` works too; no path → `/chsk`). */
+  /** The chsk endpoint: `http(s)://host:port/chsk`, `ws(s)://…`, or `host:port` (no path → `/chsk`). */
   url: string;
   /** The event in EDN (`[:demo/echo {:a 1}]`); optional with `waitPush`. */
   event?: string | undefined;
-  /** @default "auto" */
-  transport?: ClientType;
+  /** @default "auto"; "ws" for a `ws(s)://` URL */
+  transport?: ClientType | undefined;
   /** @default "edn" */
   packer?: PackerName;
   csrfToken?: string | undefined;
@@ -41,12 +47,14 @@ export interface CallOptions {
    * whose handler never replies; succeeds once the event has been sent.
    */
   noReply?: boolean;
-  /** Print the next N pushes (one EDN event per line). @default 0 */
+  /** Print the next N pushes (one event per line). The connection closing first fails the call. @default 0 */
   waitPush?: number;
   /** Give up waiting for pushes after this long. @default no limit */
   pushTimeoutMs?: number | undefined;
   /** Print HTTP requests and every frame to stderr. */
   verbose?: boolean;
+  /** stdout gets JSON lines (`{"type":"reply",…}`, see {@link JSON_LINES_HELP}) instead of EDN. @default false */
+  json?: boolean;
 }
 
 export interface CallDeps extends CliIo {
@@ -55,6 +63,17 @@ export interface CallDeps extends CliIo {
   createClient?: (options: ClientOptions) => Client;
   fetch?: typeof fetch;
 }
+
+/** The `--json` output, for `--help` and the README. */
+export const JSON_LINES_HELP = `With --json, stdout has one JSON object per line:
+  {"type":"open","transport":"ws","uid":"alice"}        connected (uid null: anonymous)
+  {"type":"reply","value":{"a":1}}                      the reply
+  {"type":"sent"}                                       --no-reply: the event went out
+  {"type":"push","id":"demo/hello","data":{"n":1}}      a push
+  {"type":"error","code":"CHSK_ERR_TIMEOUT","message":"…","exit":3}
+EDN maps to JSON as chsk's json packer writes it: keywords and symbols
+become strings without the colon (:demo/hello → "demo/hello"), sets and
+lists arrays, #inst an ISO string, big integers keep every digit.`;
 
 /** The event argument, read with the EDN reader whatever the packer. */
 export function parseEventArg(text: string): ChskEvent | ChskError {
@@ -92,22 +111,6 @@ export function formatTap(ev: ClientTapEvent): string {
   }
 }
 
-/** `fetch failed` says little; the cause's code (ECONNREFUSED) says more. */
-function errorText(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  let cause: unknown = e.cause;
-  for (let i = 0; i < 3 && cause instanceof Error; i++) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === "string") return `${e.message} (${code})`;
-    cause = cause.cause;
-  }
-  return e.message;
-}
-
-/** `refused: HTTP 403 …` for an HTTP refusal, else `<what>: <cause>`. */
-const failureText = (e: ChskError, what: string): string =>
-  e.code === "CHSK_ERR_HTTP_STATUS" ? `refused: ${e.message}` : `${what}: ${errorText(e)}`;
-
 function deadline(ms: number | undefined): { promise: Promise<"timeout">; cancel(): void } {
   if (ms === undefined) return { promise: new Promise(() => {}), cancel() {} };
   let timer: ReturnType<typeof setTimeout>;
@@ -131,46 +134,93 @@ const CLOSE_NAMES = new Map<number, string>(
   Object.entries(CloseCode).map(([name, code]) => [code, name.toLowerCase().replaceAll("_", " ")]),
 );
 
+/** How the call ends: the exit code, and for a failure the line to print and its code. */
 class Outcome {
   constructor(
-    readonly code: ExitCode,
+    readonly exit: ExitCode,
     readonly message?: string,
+    readonly code?: ChskErrorCode,
   ) {}
+  static of(exit: ExitCode, d: Diagnosis): Outcome {
+    return new Outcome(exit, d.message, d.code);
+  }
+}
+
+/** What goes to stdout: EDN (the default) or JSON lines. */
+interface Printer {
+  open(transport: Transport | ClientType, uid: unknown): void;
+  reply(value: unknown): void;
+  sent(): void;
+  push(ev: ChskEvent): void;
+  failed(o: Outcome): void;
+}
+
+function ednPrinter(out: CliIo["stdout"]): Printer {
+  return {
+    open() {},
+    reply: (v) => void out.write(`${writeEdn(v)}\n`),
+    sent() {},
+    push: (ev) => void out.write(`${formatEvent(ev)}\n`),
+    failed() {},
+  };
+}
+
+function jsonPrinter(out: CliIo["stdout"]): Printer {
+  const line = (s: string) => void out.write(`${s}\n`);
+  return {
+    open: (transport, uid) => line(`{"type":"open","transport":${JSON.stringify(transport)},"uid":${toJsonText(uid)}}`),
+    reply: (v) => line(`{"type":"reply","value":${toJsonText(v)}}`),
+    sent: () => line(`{"type":"sent"}`),
+    push: (ev) => line(`{"type":"push","id":${JSON.stringify(ev[0])},"data":${toJsonText(ev.length >= 2 ? ev[1] : null)}}`),
+    failed: (o) =>
+      line(`{"type":"error","code":${JSON.stringify(o.code ?? "CHSK_ERR_TRANSPORT")},"message":${JSON.stringify(o.message ?? "")},"exit":${o.exit}}`),
+  };
 }
 
 export async function runCall(options: CallOptions, deps: CallDeps): Promise<number> {
   const { stdout, stderr } = deps;
-  const say = (line: string) => void stderr.write(`chsk call: ${line}\n`);
-  const exit = (code: ExitCode, message?: string): number => {
-    if (message !== undefined) say(message);
-    return code;
+  const printer = options.json ? jsonPrinter(stdout) : ednPrinter(stdout);
+  const finish = (o: Outcome): number => {
+    if (o.message !== undefined) {
+      const code = o.code === undefined || o.message.includes(o.code) ? "" : ` (${o.code})`;
+      stderr.write(`chsk call: ${o.message}${code}\n`);
+      if (o.exit !== ExitCode.OK) printer.failed(o);
+    }
+    return o.exit;
   };
+  const usage = (message: string, code?: ChskErrorCode) => finish(new Outcome(ExitCode.USAGE, message, code));
 
   let url: URL;
+  let wsUrlGiven: boolean;
+  if (/^\s*[[(]/.test(options.url)) return usage(`the URL comes first: chsk call URL EVENT (got ${JSON.stringify(options.url)} where the URL goes)`);
   try {
-    url = parseChskUrl(options.url);
-  } catch {
-    return exit(ExitCode.USAGE, `invalid URL: ${JSON.stringify(options.url)}: expected http(s):// or ws(s)://`);
+    ({ url, ws: wsUrlGiven } = parseChskUrl(options.url));
+  } catch (e) {
+    return usage(`invalid URL ${JSON.stringify(options.url)}: ${e instanceof Error ? e.message : String(e)}`);
   }
   const waitPush = options.waitPush ?? 0;
   let event: ChskEvent | undefined;
   if (options.event !== undefined) {
     const ev = parseEventArg(options.event);
-    if (ev instanceof ChskError) return exit(ExitCode.USAGE, `invalid EVENT: ${ev.message} (${ev.code})`);
+    if (ev instanceof ChskError) return usage(`invalid EVENT: ${ev.message}`, ev.code);
     event = ev;
   } else if (waitPush === 0) {
-    return exit(ExitCode.USAGE, "missing EVENT (required unless --wait-push N is given)");
+    return usage("missing EVENT (required unless --wait-push N is given)");
   }
+  if (options.pushTimeoutMs !== undefined && waitPush === 0) return usage("--push-timeout-ms needs --wait-push N");
+  const packerName = options.packer ?? "edn";
   let packer: Packer;
   try {
-    packer = packerByName(options.packer ?? "edn");
+    packer = packerByName(packerName);
   } catch (e) {
-    return exit(ExitCode.USAGE, e instanceof Error ? e.message : String(e));
+    return usage(e instanceof Error ? e.message : String(e));
   }
   const timeoutMs = options.timeoutMs ?? 5000;
-  const type = options.transport ?? "auto";
+  // A ws:// URL says which transport the user means.
+  const type: ClientType = options.transport ?? (wsUrlGiven ? "ws" : "auto");
   const trace = options.verbose ? (line: string) => void stderr.write(`${line}\n`) : undefined;
-  if (deps.signal?.aborted) return exit(ExitCode.INTERRUPTED, "interrupted");
+  const interrupted = () => finish(new Outcome(ExitCode.INTERRUPTED, "interrupted"));
+  if (deps.signal?.aborted) return interrupted();
 
   // 1. Session: login and/or CSRF token, cookies.
   const jar = new CookieJar(options.cookie);
@@ -184,14 +234,21 @@ export async function runCall(options: CallOptions, deps: CallDeps): Promise<num
       jar,
       headers: options.headers ?? {},
       timeoutMs,
+      signal: deps.signal,
       ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
       ...(trace === undefined ? {} : { trace }),
     });
     csrfToken = s.csrfToken;
   } catch (e) {
-    if (e instanceof HttpRefusal) return exit(ExitCode.FAILED, e.message);
+    if (e instanceof HttpRefusal) {
+      const noRoute = e.what === "login refused" && (e.status === 404 || e.status === 405);
+      const hint = noRoute ? "; this server has no POST /login (chsk serve's convention): log in your own way and pass --cookie" : "";
+      return finish(new Outcome(ExitCode.FAILED, `${e.message}${hint}`, "CHSK_ERR_HTTP_STATUS"));
+    }
     if (e instanceof HttpFailure) {
-      return e.timedOut ? exit(ExitCode.TIMEOUT, `${e.message} (CHSK_ERR_TIMEOUT)`) : exit(ExitCode.FAILED, `connection failed: ${e.message}`);
+      if (e.aborted) return interrupted();
+      if (e.timedOut) return finish(new Outcome(ExitCode.TIMEOUT, e.message, "CHSK_ERR_TIMEOUT"));
+      return finish(new Outcome(ExitCode.FAILED, `connection failed: ${e.message}`, "CHSK_ERR_TRANSPORT"));
     }
     throw e;
   }
@@ -207,6 +264,12 @@ export async function runCall(options: CallOptions, deps: CallDeps): Promise<num
     headers: { ...options.headers, ...(cookie === undefined ? {} : { cookie }) },
     autoConnect: false,
   });
+  // As messages show them: without credentials.
+  const shown = new URL(url.href);
+  shown.username = "";
+  shown.password = "";
+  const wsUrl = new URL(shown.href);
+  wsUrl.protocol = url.protocol === "https:" ? "wss:" : "ws:";
   try {
     const outcome = await converse(client, {
       event,
@@ -215,12 +278,15 @@ export async function runCall(options: CallOptions, deps: CallDeps): Promise<num
       timeoutMs,
       pushTimeoutMs: options.pushTimeoutMs,
       type,
+      packerName,
+      urls: { ws: wsUrl.href, ajax: shown.href },
+      csrf: { noSession: options.session === false, tokenGiven: options.csrfToken !== undefined, tokenSent: csrfToken !== null },
       trace,
-      stdout,
-      say,
+      printer,
+      say: (line) => void stderr.write(`chsk call: ${line}\n`),
       signal: deps.signal,
     });
-    return exit(outcome.code, outcome.message);
+    return finish(outcome);
   } finally {
     await closeQuietly(client);
   }
@@ -233,49 +299,96 @@ interface Conversation {
   timeoutMs: number;
   pushTimeoutMs?: number | undefined;
   type: ClientType;
+  packerName: string;
+  /** The endpoint as each transport requests it, for messages. */
+  urls: Record<Transport, string>;
+  csrf: CsrfContext;
   trace: ((line: string) => void) | undefined;
-  stdout: CliIo["stdout"];
+  printer: Printer;
   say: (line: string) => void;
   signal: AbortSignal | undefined;
 }
 
+const TRANSPORT_NAMES: Record<Transport, string> = { ws: "WebSocket", ajax: "Ajax" };
+
+/**
+ * The conversation, watched through the client's tap:
+ *
+ * - every frame before the handshake is sniffed: another packer's format
+ *   fails at once (CHSK_ERR_PACKER_MISMATCH), a page or non-Sente data too
+ *   (CHSK_ERR_NOT_SENTE);
+ * - an attempt on the last transport to try (WS for `ws`, Ajax for `ajax`
+ *   and `auto`, which downgrades a failed WS) that ends before the
+ *   handshake fails the call, saying what each transport ran into;
+ * - once open, the connection closing fails a reply wait on WS (the reply
+ *   belonged to that socket) and any push wait (pushes sent meanwhile are
+ *   lost: Sente does not replay them).
+ */
 async function converse(client: Client, c: Conversation): Promise<Outcome> {
-  const finish: { resolve: (o: Outcome) => void } = { resolve: () => {} };
-  const ended = new Promise<Outcome>((resolve) => (finish.resolve = resolve));
-  const onAbort = () => finish.resolve(new Outcome(ExitCode.INTERRUPTED, "interrupted"));
+  const done: { resolve: (o: Outcome) => void } = { resolve: () => {} };
+  const ended = new Promise<Outcome>((resolve) => (done.resolve = resolve));
+  const onAbort = () => done.resolve(new Outcome(ExitCode.INTERRUPTED, "interrupted"));
   c.signal?.addEventListener("abort", onAbort, { once: true });
 
-  // Pushes: printed once the reply (if any) is out, one EDN event per line.
+  // Pushes: printed once the reply (if any) is out.
   const pending: ChskEvent[] = [];
-  let printing = c.event === undefined;
+  let phase: "connecting" | "reply" | "pushes" = "connecting";
   let printed = 0;
   const print = (ev: ChskEvent) => {
     if (printed >= c.waitPush) return;
-    c.stdout.write(`${formatEvent(ev)}\n`);
-    if (++printed >= c.waitPush) finish.resolve(new Outcome(ExitCode.OK));
+    c.printer.push(ev);
+    if (++printed >= c.waitPush) done.resolve(new Outcome(ExitCode.OK));
   };
-  const stopRecv = c.waitPush > 0 ? client.on("recv", (ev) => (printing ? print(ev) : pending.push(ev))) : () => {};
+  const stopRecv = c.waitPush > 0 ? client.on("recv", (ev: ChskEvent) => (phase === "pushes" ? print(ev) : pending.push(ev))) : () => {};
 
-  // Connection failures: an attempt on the final transport that ends before
-  // any handshake (in auto mode a failed WS first downgrades to Ajax).
-  const finalTransport = c.type === "ws" ? "ws" : "ajax";
+  const expected = packerWireFormat(c.packerName);
+  const finalTransport: Transport = c.type === "ws" ? "ws" : "ajax";
+  const tried: Transport[] = [c.type === "ajax" ? "ajax" : "ws"];
+  /** Errors reported since the current attempt began, and each transport's last failure. */
+  let attemptError: ChskError | undefined;
+  const failures: Partial<Record<Transport, ChskError | undefined>> = {};
   let opened = false;
-  let awaitingReply = false;
-  let lastError: ChskError | undefined;
+  let awaitingWsReply = false;
+  /** Why the connection closed after it opened (a push wait then fails). */
+  let closedWhy: string | undefined;
+
   const stopTap = client.tap((ev) => {
     c.trace?.(formatTap(ev));
-    if (ev.type === "error") lastError = ev.error;
-    else if (ev.type === "conn:open") opened = true;
-    else if (ev.type === "conn:close" && awaitingReply && ev.transport === "ws") {
-      // A reply belongs to its socket: once that closes (the server refusing
-      // the frame, say), the client reconnects but the reply will not come.
-      const ws = client.state.lastWsClose;
-      const why = ws === undefined ? ev.reason : `${ws.code} ${ws.reason === "" ? (CLOSE_NAMES.get(ws.code) ?? "") : ws.reason}`.trim();
-      finish.resolve(new Outcome(ExitCode.FAILED, `the connection closed before the reply (${why})`));
-    } else if (ev.type === "conn:close" && !opened && ev.transport === finalTransport) {
-      finish.resolve(
-        new Outcome(ExitCode.FAILED, lastError ? failureText(lastError, "connection failed") : `connection failed: closed before the handshake (${ev.reason})`),
-      );
+    switch (ev.type) {
+      case "error":
+        attemptError = ev.error;
+        return;
+      case "frame:in": {
+        if (opened || expected === undefined) return;
+        const d = diagnoseFrame(c.urls[ev.transport], sniffFrame(ev.data), expected, c.packerName, ev.transport === "ws" ? "sent" : "answered 200 with");
+        if (d !== undefined) done.resolve(Outcome.of(ExitCode.FAILED, d));
+        return;
+      }
+      case "conn:open":
+        if (!opened) c.printer.open(ev.transport, client.state.uid);
+        opened = true;
+        attemptError = undefined;
+        closedWhy = undefined;
+        return;
+      case "conn:close": {
+        const error = attemptError;
+        attemptError = undefined;
+        failures[ev.transport] = error;
+        if (ev.reason === "downgrading-ws-to-ajax") tried.push("ajax");
+        if (ev.reason === "requested-disconnect") return;
+        if (!opened) {
+          if (ev.transport === finalTransport && ev.reason !== "downgrading-ws-to-ajax") done.resolve(connectFailure(c, tried, failures, ev.reason));
+          return;
+        }
+        closedWhy = closeWhy(client, ev.transport, ev.reason, error);
+        if (awaitingWsReply && ev.transport === "ws") {
+          const how = wsCloseText(client) ?? ev.reason;
+          done.resolve(new Outcome(ExitCode.FAILED, `the connection closed before the reply (${how})`, "CHSK_ERR_CLOSED"));
+        } else if (phase === "pushes") {
+          done.resolve(pushesCut(printed, c.waitPush, closedWhy));
+        }
+        return;
+      }
     }
   });
 
@@ -283,51 +396,49 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
     client.connect();
     const connectBy = deadline(c.timeoutMs);
     // whenOpen() rejects if the client is closed first; that case is `ended`.
-    const opened = client.whenOpen().then(
+    const whenOpen = client.whenOpen().then(
       () => "open" as const,
-      () => new Outcome(ExitCode.FAILED, "connection closed before the handshake"),
+      () => new Outcome(ExitCode.FAILED, "connection closed before the handshake", "CHSK_ERR_CLOSED"),
     );
-    const first = await Promise.race([opened, connectBy.promise, ended]);
+    const first = await Promise.race([whenOpen, connectBy.promise, ended]);
     connectBy.cancel();
     if (first instanceof Outcome) return first;
-    if (first === "timeout") {
-      const last = lastError ? `; last error: ${errorText(lastError)}` : "";
-      return new Outcome(ExitCode.TIMEOUT, `no connection within ${c.timeoutMs} ms${last} (CHSK_ERR_TIMEOUT)`);
-    }
+    if (first === "timeout") return connectTimeout(c, tried, attemptError ?? failures.ws);
 
+    phase = "reply";
     if (c.event !== undefined && c.noReply) {
-      const sent = await sendOnly(client, c.event, c.timeoutMs, ended);
+      const sent = await sendOnly(client, c.event, c.timeoutMs, ended, c);
       if (sent !== undefined) return sent;
-      if (c.waitPush === 0) return new Outcome(ExitCode.OK);
-      printing = true;
-      for (const ev of pending.splice(0)) print(ev);
+      c.printer.sent();
     } else if (c.event !== undefined) {
       const sentAt = Date.now();
-      awaitingReply = true;
+      awaitingWsReply = client.state.type === "ws";
       const reply = await Promise.race([
-        client.send(c.event, { timeoutMs: c.timeoutMs }).then(
+        (client.send(c.event, { timeoutMs: c.timeoutMs }) as Promise<unknown>).then(
           (value) => ({ value }),
-          (e: unknown) => replyFailure(e, c.timeoutMs, Date.now() - sentAt),
+          (e: unknown) => replyFailure(e, c, Date.now() - sentAt),
         ),
         ended,
       ]);
-      awaitingReply = false;
+      awaitingWsReply = false;
       if (reply instanceof Outcome) return reply;
-      c.stdout.write(`${writeEdn(reply.value)}\n`);
-      if (c.waitPush === 0) return new Outcome(ExitCode.OK);
-      printing = true;
-      for (const ev of pending.splice(0)) print(ev);
+      c.printer.reply(reply.value);
     } else {
       const s = client.state;
       const n = c.waitPush;
       c.say(`connected over ${s.type} as ${writeEdn(s.uid)}; waiting for ${n} push${n === 1 ? "" : "es"}`);
     }
+    if (c.waitPush === 0) return new Outcome(ExitCode.OK);
 
+    phase = "pushes";
+    for (const ev of pending.splice(0)) print(ev);
+    if (printed >= c.waitPush) return new Outcome(ExitCode.OK);
+    if (closedWhy !== undefined) return pushesCut(printed, c.waitPush, closedWhy);
     const pushesBy = deadline(c.pushTimeoutMs);
     const last = await Promise.race([ended, pushesBy.promise]);
     pushesBy.cancel();
     if (last === "timeout") {
-      return new Outcome(ExitCode.TIMEOUT, `received ${printed} of ${c.waitPush} pushes within ${c.pushTimeoutMs} ms (CHSK_ERR_TIMEOUT)`);
+      return new Outcome(ExitCode.TIMEOUT, `received ${printed} of ${c.waitPush} pushes within ${c.pushTimeoutMs} ms`, "CHSK_ERR_TIMEOUT");
     }
     return last;
   } finally {
@@ -337,42 +448,107 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
   }
 }
 
+const pushesCut = (printed: number, n: number, why: string) =>
+  new Outcome(ExitCode.FAILED, `the connection closed after ${printed} of ${n} push${n === 1 ? "" : "es"}: ${why}`, "CHSK_ERR_CLOSED");
+
+/** The last WS close as `1009 message too big` (the reason, else the code's name). */
+function wsCloseText(client: Client): string | undefined {
+  const ws = client.state.lastWsClose;
+  return ws === undefined ? undefined : `${ws.code} ${ws.reason === "" ? (CLOSE_NAMES.get(ws.code) ?? "") : ws.reason}`.trim();
+}
+
+/** Why an open connection ended, in words: `the server closed it (1000 closed by server)`. */
+function closeWhy(client: Client, transport: Transport, reason: string, error: ChskError | undefined): string {
+  if (reason === "ws-ping-timeout") return "the server stopped answering keep-alive pings";
+  if (transport === "ws") {
+    const ws = client.state.lastWsClose;
+    const text = wsCloseText(client);
+    if (ws === undefined || text === undefined) return reason;
+    if (ws.code === 1001) return `the server went away (${text})`;
+    if (ws.code === 1006) return `the connection dropped (${text})`;
+    return `the server closed it (${text})`;
+  }
+  if (error === undefined) return "the Ajax poll ended";
+  if (error.code === "CHSK_ERR_HTTP_STATUS") {
+    const d = error.detail ?? {};
+    return `the Ajax poll was refused: ${shortAnswer(error.status ?? 0, String(d["body"] ?? ""), d["contentType"] as string | undefined)}`;
+  }
+  return `the Ajax poll failed: ${error.code === "CHSK_ERR_TRANSPORT" ? networkReason(error) : error.message}`;
+}
+
+/** Which transport failed how: `WebSocket ws://…/chsk, then Ajax http://…/chsk: connection refused (ECONNREFUSED); …`. */
+function connectFailure(c: Conversation, tried: Transport[], failures: Partial<Record<Transport, ChskError | undefined>>, reason: string): Outcome {
+  const last = failures[finalOf(tried)];
+  if (last?.code === "CHSK_ERR_HTTP_STATUS") {
+    const d = last.detail ?? {};
+    const t = (d["transport"] as Transport | undefined) ?? finalOf(tried);
+    return Outcome.of(ExitCode.FAILED, diagnoseRefusal(c.urls[t], last.status ?? 0, String(d["body"] ?? ""), d["contentType"] as string | undefined, c.csrf));
+  }
+  const why = (e: ChskError | undefined) =>
+    e === undefined ? `closed before the handshake (${reason})` : e.code === "CHSK_ERR_TRANSPORT" ? networkReason(e) : `${e.message} (${e.code})`;
+  const parts = tried.map((t) => ({ t, why: why(failures[t]) }));
+  const code = last?.code === "CHSK_ERR_TRANSPORT" || last === undefined ? "CHSK_ERR_TRANSPORT" : last.code;
+  const named = (t: Transport) => `${TRANSPORT_NAMES[t]} ${c.urls[t]}`;
+  if (parts.length === 2 && parts[0]!.why === parts[1]!.why) {
+    return new Outcome(ExitCode.FAILED, `connection failed: ${named("ws")}, then ${named("ajax")}: ${parts[1]!.why}`, code);
+  }
+  return new Outcome(ExitCode.FAILED, `connection failed: ${parts.map((p) => `${named(p.t)}: ${p.why}`).join("; then ")}`, code);
+}
+
+const finalOf = (tried: Transport[]): Transport => tried[tried.length - 1]!;
+
+function connectTimeout(c: Conversation, tried: Transport[], lastError: ChskError | undefined): Outcome {
+  const named = tried.map((t) => `${TRANSPORT_NAMES[t]} ${c.urls[t]}`).join(", then ");
+  const last = lastError === undefined ? "" : `; last error: ${lastError.code === "CHSK_ERR_TRANSPORT" ? networkReason(lastError) : lastError.message}`;
+  return new Outcome(ExitCode.TIMEOUT, `no connection within ${c.timeoutMs} ms (tried ${named})${last}`, "CHSK_ERR_TIMEOUT");
+}
+
 /**
  * Fire and forget, yet sure it went: over Ajax the POST must be answered
  * (`:chsk/dummy-cb-200`), and a refusal or network error fails the call.
  */
-async function sendOnly(client: Client, event: ChskEvent, timeoutMs: number, ended: Promise<Outcome>): Promise<Outcome | undefined> {
+async function sendOnly(client: Client, event: ChskEvent, timeoutMs: number, ended: Promise<Outcome>, c: Conversation): Promise<Outcome | undefined> {
   let failed: ChskError | undefined;
   const stopTap = client.tap((ev) => {
     if (ev.type === "error") failed ??= ev.error;
   });
   try {
-    if (!client.send(event)) return new Outcome(ExitCode.FAILED, "not sent: the connection closed (CHSK_ERR_CLOSED)");
+    if (!client.send(event)) return new Outcome(ExitCode.FAILED, "not sent: the connection closed", "CHSK_ERR_CLOSED");
     const by = deadline(timeoutMs);
     const done = await Promise.race([client.whenSent().then(() => "sent" as const), by.promise, ended]);
     by.cancel();
     if (done instanceof Outcome) return done;
-    if (done === "timeout") return new Outcome(ExitCode.TIMEOUT, `not answered within ${timeoutMs} ms (CHSK_ERR_TIMEOUT)`);
-    if (failed !== undefined) return new Outcome(ExitCode.FAILED, failureText(failed, "not sent"));
+    if (done === "timeout") return new Outcome(ExitCode.TIMEOUT, `not answered within ${timeoutMs} ms`, "CHSK_ERR_TIMEOUT");
+    if (failed !== undefined) return sendFailure(failed, c, "not sent");
     return undefined;
   } finally {
     stopTap();
   }
 }
 
-function replyFailure(e: unknown, timeoutMs: number, elapsedMs: number): Outcome {
-  if (!isChskError(e)) return new Outcome(ExitCode.FAILED, `send failed: ${errorText(e)}`);
+/** A refused or failed send: HTTP refusals as such, network errors in words. */
+function sendFailure(e: ChskError, c: Conversation, what: string): Outcome {
+  if (e.status !== undefined) {
+    const d = e.detail ?? {};
+    return Outcome.of(ExitCode.FAILED, diagnoseRefusal(c.urls.ajax, e.status, String(d["body"] ?? ""), d["contentType"] as string | undefined, c.csrf));
+  }
+  if (e.code === "CHSK_ERR_TRANSPORT") return new Outcome(ExitCode.FAILED, `${what}: ${networkReason(e)}`, e.code);
+  return new Outcome(ExitCode.FAILED, `${what}: ${e.message}`, e.code);
+}
+
+function replyFailure(e: unknown, c: Conversation, elapsedMs: number): Outcome {
+  if (!isChskError(e)) return new Outcome(ExitCode.FAILED, `send failed: ${e instanceof Error ? e.message : String(e)}`, "CHSK_ERR_TRANSPORT");
   switch (e.code) {
     case "CHSK_ERR_TIMEOUT":
       // Our own timer, or the server's `:chsk/timeout` (Ajax) before it.
       return new Outcome(
         ExitCode.TIMEOUT,
-        elapsedMs >= timeoutMs - 50 ? `no reply within ${timeoutMs} ms (CHSK_ERR_TIMEOUT)` : `no reply: ${e.message} (CHSK_ERR_TIMEOUT)`,
+        elapsedMs >= c.timeoutMs - 50 ? `no reply within ${c.timeoutMs} ms` : `no reply: ${e.message}`,
+        "CHSK_ERR_TIMEOUT",
       );
     case "CHSK_ERR_CLOSED":
-      return new Outcome(ExitCode.FAILED, `connection closed before the reply (CHSK_ERR_CLOSED)`);
+      return new Outcome(ExitCode.FAILED, "connection closed before the reply", "CHSK_ERR_CLOSED");
     default:
-      if (e.status !== undefined) return new Outcome(ExitCode.FAILED, `refused: ${e.message}`);
-      return new Outcome(ExitCode.FAILED, `${errorText(e)} (${e.code})`);
+      return sendFailure(e, c, "send failed");
   }
 }

@@ -5,14 +5,15 @@
  * exit code, and exits with it.
  */
 import { createRequire } from "node:module";
-import { Command, Option } from "commander";
-import { runCall } from "./call.js";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { JSON_LINES_HELP, runCall } from "./call.js";
 import { EXIT_CODES_HELP, ExitCode } from "./exit-codes.js";
 import { PACKER_NAMES, type PackerName } from "../core/packers/index.js";
 import { collectHeader, collectParam, parseOrigins, parsePort, parsePositiveInt } from "./options.js";
 import { exitAfterFlush, terminationSignal } from "./process.js";
 import { runServe } from "./serve.js";
 import { webUi } from "../server/demo/web/index.js";
+import { dashboardTokenProblem } from "../server/demo/visibility.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 const io = { stdout: process.stdout, stderr: process.stderr };
@@ -41,10 +42,25 @@ interface ServeFlags {
   logFormat: "text" | "json";
   open?: boolean;
   dashboardAdmin?: boolean;
+  dashboardToken?: string;
+  publicDashboard?: boolean;
   maxFrameBytes?: number;
   maxDepth?: number;
   maxPendingPolls?: number;
   maxPendingPosts?: number;
+  maxBufferedBytes?: number;
+  bodyTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
+/** `--dashboard-token`: checked here, so a bad one is a usage error (exit 2). */
+function parseDashboardToken(value: string): string {
+  const problem = dashboardTokenProblem(value);
+  if (problem !== null) throw new InvalidArgumentError(problem);
+  return value;
 }
 
 program
@@ -57,17 +73,33 @@ program
   .option("--allowed-origins <urls>", "comma-separated origins allowed on /chsk (default: all)", parseOrigins)
   .option("--quiet", "print only the listening line and fatal errors")
   .addOption(new Option("--log-format <format>", "log lines on stderr").choices(["text", "json"]).default("text"))
-  .option("--open", "print the demo page and dashboard URLs")
+  // The URLs are printed by default now; --open stays accepted for old scripts.
+  .addOption(new Option("--open", "deprecated, no effect: the demo and dashboard URLs are always printed").hideHelp())
   .option("--dashboard-admin", "enable the dashboard's admin actions (passed to the web UI)")
+  .addOption(
+    new Option("--dashboard-token <token>", "the token the dashboard and the user ids in /api/stats need (default beyond loopback: generated, printed)")
+      .env("CHSK_DASHBOARD_TOKEN")
+      .argParser(parseDashboardToken)
+      .conflicts("publicDashboard"),
+  )
+  .option("--public-dashboard", "no token: the dashboard and user ids are open to everyone, even beyond loopback")
   .option("--max-frame-bytes <n>", "largest WS frame / Ajax POST body accepted (default: 1048576)", parsePositiveInt)
   .option("--max-depth <n>", "deepest nesting accepted in received data (default: 64)", parsePositiveInt)
   .option("--max-pending-polls <n>", "Ajax polls one client may hold open (default: 2)", parsePositiveInt)
   .option("--max-pending-posts <n>", "Ajax POSTs awaiting a reply per client (default: 64)", parsePositiveInt)
+  .option("--max-buffered-bytes <n>", "unread output one client may hold before it is dropped as a slow consumer (default: 4194304)", parsePositiveInt)
+  .option("--body-timeout-ms <ms>", "an Ajax POST body must arrive within this, else 408 (default: 20000)", parsePositiveInt)
+  .option("--headers-timeout-ms <ms>", "request headers must arrive within this, else 408 (default: 10000)", parsePositiveInt)
+  .option("--request-timeout-ms <ms>", "a whole request must arrive within this, else 408; held polls are not cut (default: 30000)", parsePositiveInt)
+  .option("--keep-alive-timeout-ms <ms>", "close an idle keep-alive connection after this (default: 5000)", parsePositiveInt)
+  .option("--idle-timeout-ms <ms>", "cut an HTTP connection silent this long; > the 20 s long-poll (default: 60000)", parsePositiveInt)
   .addHelpText(
     "after",
     `
 Prints "chsk serve listening on http://HOST:PORT" on stdout once it accepts
-connections. SIGINT/SIGTERM close it gracefully (exit 0).
+connections, then (unless --quiet) the demo page and dashboard URLs and a
+chsk call to try. SIGINT/SIGTERM close it gracefully (exit 0); it exits 1
+if it cannot listen (EADDRINUSE…) and 2 on a usage error.
 
 Routes: GET/POST /chsk, POST /login (uid=… | {"uid": …}), GET /csrf,
 POST /logout, GET /api/stats. Demo events: [:demo/echo x], [:demo/whoami],
@@ -75,7 +107,13 @@ POST /logout, GET /api/stats. Demo events: [:demo/echo x], [:demo/whoami],
 /dashboard.
 
 Sessions are signed cookies, so they survive restarts; the key is
-$CHSK_SESSION_SECRET, else ~/.chsk/session-secret (created on first run).`,
+$CHSK_SESSION_SECRET, else ~/.chsk/session-secret (created on first run).
+
+Who sees whom: on loopback (the default host) the dashboard and /api/stats
+are open. Listening beyond it (--host 0.0.0.0), the dashboard, the user ids
+in /api/stats and the admin actions need a token: --dashboard-token (or
+$CHSK_DASHBOARD_TOKEN), else one is generated and printed with the dashboard
+link; without it /api/stats gives counts only. --public-dashboard opens them.`,
   )
   .action(async (flags: ServeFlags) => {
     const code = await runServe(
@@ -89,11 +127,21 @@ $CHSK_SESSION_SECRET, else ~/.chsk/session-secret (created on first run).`,
         logFormat: flags.logFormat,
         open: flags.open ?? false,
         dashboardAdmin: flags.dashboardAdmin ?? false,
+        dashboardToken: flags.dashboardToken,
+        publicDashboard: flags.publicDashboard ?? false,
         limits: {
           maxFrameBytes: flags.maxFrameBytes,
           maxDepth: flags.maxDepth,
           maxPendingPollsPerClient: flags.maxPendingPolls,
           maxPendingPostsPerClient: flags.maxPendingPosts,
+          maxBufferedBytesPerClient: flags.maxBufferedBytes,
+          bodyTimeoutMs: flags.bodyTimeoutMs,
+        },
+        timeouts: {
+          headersTimeoutMs: flags.headersTimeoutMs,
+          requestTimeoutMs: flags.requestTimeoutMs,
+          keepAliveTimeoutMs: flags.keepAliveTimeoutMs,
+          idleTimeoutMs: flags.idleTimeoutMs,
         },
         // The demo page (/), the dashboard (/dashboard) and /chsk-client.js.
         web: webUi(),
@@ -107,11 +155,11 @@ $CHSK_SESSION_SECRET, else ~/.chsk/session-secret (created on first run).`,
 // chsk call
 
 interface CallFlags {
-  transport: "ws" | "ajax" | "auto";
+  transport?: "ws" | "ajax" | "auto";
   packer: PackerName;
   csrfToken?: string;
-  param: Record<string, string>;
-  header: Record<string, string>;
+  param?: Record<string, string>;
+  header?: Record<string, string>;
   cookie?: string;
   login?: string;
   session: boolean;
@@ -120,25 +168,27 @@ interface CallFlags {
   waitPush?: number;
   pushTimeoutMs?: number;
   verbose?: boolean;
+  json?: boolean;
 }
 
 program
   .command("call")
   .description("connect as a client, send one EDN event, print the reply as EDN")
-  .argument("<url>", "the chsk endpoint, e.g. http://127.0.0.1:8090/chsk (no path: /chsk)")
+  .argument("<url>", "the chsk endpoint: http(s)://HOST:PORT/PATH, ws(s)://… or HOST:PORT (no path: /chsk)")
   .argument("[event]", 'the event in EDN, e.g. \'[:demo/echo {:a 1}]\' (optional with --wait-push)')
-  .addOption(new Option("--transport <type>", "transport").choices(["ws", "ajax", "auto"]).default("auto"))
-  .addOption(new Option("--packer <name>", "wire format (EVENT is always written in EDN)").choices([...PACKER_NAMES]).default("edn"))
+  .addOption(new Option("--transport <type>", 'ws, ajax, or auto: WebSocket, then Ajax if it fails (default: "auto"; "ws" for a ws:// URL)').choices(["ws", "ajax", "auto"]))
+  .addOption(new Option("--packer <name>", "wire format, as the server's (EVENT is always written in EDN)").choices([...PACKER_NAMES]).default("edn"))
   .option("--csrf-token <token>", "CSRF token to send (skips the /csrf probe)")
-  .option("--param <k=v>", "extra query param on connect (repeatable)", collectParam, {})
-  .option("--header <name:value>", "extra HTTP header (repeatable)", collectHeader, {})
+  .option("--param <k=v>", "extra query param on connect (repeatable)", collectParam)
+  .option("--header <name:value>", "extra HTTP header (repeatable)", collectHeader)
   .option("--cookie <cookies>", 'cookies to send, "a=b; c=d"')
   .option("--login <uid>", "POST <origin>/login as uid first and use that session")
   .option("--no-session", "don't probe GET <origin>/csrf for a token and session")
   .option("--timeout-ms <ms>", "bound on each HTTP request, connecting, and the reply", parsePositiveInt, 5000)
   .option("--no-reply", "send without asking for a reply, for events whose handler never replies")
-  .option("--wait-push <n>", "then print the next n pushes, one EDN event per line (EVENT optional)", parsePositiveInt)
-  .option("--push-timeout-ms <ms>", "give up waiting for pushes after ms (default: wait)", parsePositiveInt)
+  .option("--wait-push <n>", "then print the next n pushes, one per line (EVENT optional); fails if the connection closes first", parsePositiveInt)
+  .option("--push-timeout-ms <ms>", "with --wait-push: give up after ms (default: wait)", parsePositiveInt)
+  .option("--json", "print JSON lines on stdout instead of EDN (see below)")
   .option("--verbose", "print HTTP requests and every frame to stderr")
   .addHelpText(
     "after",
@@ -147,12 +197,21 @@ Without --csrf-token or --login, GET <origin>/csrf is tried first (chsk serve's
 convention) and its token and cookie are used if it answers 200 JSON; failing
 that, the token is scraped from GET <origin>/ (a stock Sente page).
 
+The first frame is checked: a server using another packer fails at once
+("the server speaks edn, not transit: try --packer edn"), and so does a URL
+that is not a Sente endpoint (a page, a 404). Errors go to stderr, one line
+each, ending with a stable code: chsk call: no reply within 5000 ms
+(CHSK_ERR_TIMEOUT).
+
+${JSON_LINES_HELP}
+
 Examples:
   chsk call http://127.0.0.1:8090/chsk '[:demo/echo {:a 1}]'
   chsk call --login alice http://127.0.0.1:8090/chsk '[:demo/whoami]'
   chsk call --login alice --wait-push 1 http://127.0.0.1:8090/chsk
   chsk call --login alice --no-reply --wait-push 1 http://127.0.0.1:8090/chsk \\
     '[:demo/push {:uid "alice" :event [:demo/hello 1]}]'
+  chsk call --json ws://127.0.0.1:8090/chsk '[:demo/echo #{1 2}]'
 
 ${EXIT_CODES_HELP}`,
   )
@@ -164,8 +223,8 @@ ${EXIT_CODES_HELP}`,
         transport: flags.transport,
         packer: flags.packer,
         csrfToken: flags.csrfToken,
-        params: flags.param,
-        headers: flags.header,
+        params: flags.param ?? {},
+        headers: flags.header ?? {},
         cookie: flags.cookie,
         login: flags.login,
         session: flags.session,
@@ -174,6 +233,7 @@ ${EXIT_CODES_HELP}`,
         waitPush: flags.waitPush ?? 0,
         pushTimeoutMs: flags.pushTimeoutMs,
         verbose: flags.verbose ?? false,
+        json: flags.json ?? false,
       },
       { ...io, signal: terminationSignal() },
     );

@@ -52,20 +52,50 @@ export function collectHeader(value: string, previous: Record<string, string> = 
   return { ...previous, [name]: value.slice(colon + 1).trim() };
 }
 
+/** `chsk call`'s endpoint: the HTTP form of the URL, and whether it was given as `ws(s)://`. */
+export interface ChskUrl {
+  /** `http(s)://host:port/path`; a URL without a path gets `/chsk`. */
+  url: URL;
+  /** Given as `ws://` or `wss://`: the user means the WebSocket transport. */
+  ws: boolean;
+}
+
+const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+/** scheme://[userinfo@]host[:port] — enough to find the port `new URL` refused. */
+const AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/i;
+
 /**
  * The chsk endpoint from `chsk call`'s URL argument: `http(s)://` or
- * `ws(s)://`; a URL without a path gets `/chsk`.
+ * `ws(s)://`, or `host:port/path` (taken as `http://`). A URL without a
+ * path gets `/chsk`. Errors say what is wrong: the scheme, the port, or
+ * the URL as a whole.
  */
-export function parseChskUrl(value: string): URL {
+export function parseChskUrl(value: string): ChskUrl {
+  const text = value.trim();
+  if (text === "") throw new InvalidArgumentError("missing URL: expected e.g. http://127.0.0.1:8090/chsk");
+  // `localhost:8090/chsk`, as curl takes it.
+  const withScheme = SCHEME.test(text) ? text : `http://${text}`;
+  const scheme = SCHEME.exec(withScheme)![1]!.toLowerCase();
+  if (!["http", "https", "ws", "wss"].includes(scheme)) {
+    throw new InvalidArgumentError(`unsupported scheme ${scheme}://: expected http(s):// or ws(s)://`);
+  }
+  const auth = AUTHORITY.exec(withScheme);
+  // `new URL("http:///chsk")` would take "chsk" for the host.
+  if ((auth?.[1] ?? "") === "") throw new InvalidArgumentError("no host: expected e.g. http://127.0.0.1:8090/chsk");
+  const port = auth?.[2];
+  if (port !== undefined && port !== "") {
+    if (!/^\d+$/.test(port)) throw new InvalidArgumentError(`port ${JSON.stringify(port)} is not a number`);
+    if (Number(port) < 1 || Number(port) > 65535) throw new InvalidArgumentError(`port ${port} is out of range (1-65535)`);
+  }
   let url: URL;
   try {
-    url = new URL(value);
+    url = new URL(withScheme);
   } catch {
-    throw new InvalidArgumentError("expected an http(s):// or ws(s):// URL");
+    throw new InvalidArgumentError(`invalid host ${JSON.stringify(auth![1])}`);
   }
-  if (url.protocol === "ws:") url.protocol = "http:";
-  else if (url.protocol === "wss:") url.protocol = "https:";
-  if (url.protocol !== "http:" && url.protocol !== "https:") throw new InvalidArgumentError("expected an http(s):// or ws(s):// URL");
+  const ws = scheme === "ws" || scheme === "wss";
+  if (scheme === "ws") url.protocol = "http:";
+  else if (scheme === "wss") url.protocol = "https:";
   if (url.pathname === "/" || url.pathname === "") url.pathname = "/chsk";
-  return url;
+  return { url, ws };
 }

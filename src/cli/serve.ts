@@ -22,14 +22,23 @@ export interface ServeOptions {
   quiet?: boolean;
   /** @default "text" */
   logFormat?: LogFormat;
-  /** Print the demo and dashboard URLs. @default false */
+  /**
+   * @deprecated Ignored: the demo and dashboard URLs are printed whenever
+   * there is a `web` hook and the server is not `quiet`.
+   */
   open?: boolean;
   /** Passed to the web hook. @default false */
   dashboardAdmin?: boolean;
+  /** The dashboard and identities need this token (`--dashboard-token`). @default generated beyond loopback, none on it */
+  dashboardToken?: string | undefined;
+  /** The dashboard and identities are open to everyone, wherever it listens (`--public-dashboard`). @default false */
+  publicDashboard?: boolean;
   /** The browser demo page / dashboard (see `WebHook`). */
   web?: WebHook | WebHookFactory;
   /** Server limits (`createServer` options of the same names); unset: the library's defaults. */
   limits?: ServeLimits;
+  /** HTTP timeouts (`startReferenceServer` options of the same names); unset: its defaults. */
+  timeouts?: ServeTimeouts;
 }
 
 export interface ServeLimits {
@@ -37,6 +46,15 @@ export interface ServeLimits {
   maxDepth?: number | undefined;
   maxPendingPollsPerClient?: number | undefined;
   maxPendingPostsPerClient?: number | undefined;
+  maxBufferedBytesPerClient?: number | undefined;
+  bodyTimeoutMs?: number | undefined;
+}
+
+export interface ServeTimeouts {
+  headersTimeoutMs?: number | undefined;
+  requestTimeoutMs?: number | undefined;
+  keepAliveTimeoutMs?: number | undefined;
+  idleTimeoutMs?: number | undefined;
 }
 
 export interface ServeDeps extends CliIo {
@@ -47,10 +65,29 @@ export interface ServeDeps extends CliIo {
 }
 
 /** exactOptionalPropertyTypes: drop the limits not given. */
-const definedOnly = (limits: ServeLimits): { [K in keyof ServeLimits]?: number } =>
-  Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
+const definedOnly = <T extends object>(o: T): { [K in keyof T]?: number } =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
 
 export const listeningLine = (url: string) => `chsk serve listening on ${url}`;
+
+/**
+ * What a newcomer needs after the listening line (which stays first: tools
+ * wait for it): the pages, and a first command to try.
+ */
+export function startHints(url: string, options: Pick<ServeOptions, "web" | "packer">, dashboardToken?: string): string {
+  const packer = options.packer === undefined || options.packer === "edn" ? "" : ` --packer ${options.packer}`;
+  const pages = options.web === undefined ? "" : `demo:      ${url}/\ndashboard: ${dashboardUrl(url, dashboardToken)}\n`;
+  return `${pages}try:       chsk call${packer} ${url}/chsk '[:demo/echo {:a 1}]'\n`;
+}
+
+/** The dashboard link; with the token when one is needed (the page trades it for a cookie). */
+const dashboardUrl = (url: string, token: string | undefined) => (token === undefined ? `${url}/dashboard` : `${url}/dashboard?token=${token}`);
+
+/** Beyond loopback the token is the only way in: said even with --quiet. */
+function tokenNote(url: string, token: string, quiet: boolean): string {
+  const link = quiet ? `dashboard: ${dashboardUrl(url, token)}\n` : "";
+  return `${link}note:      listening beyond loopback: the dashboard and the user ids in /api/stats need the token (Authorization: Bearer ${token}); --public-dashboard opens them\n`;
+}
 
 export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<number> {
   const log = options.quiet
@@ -68,10 +105,18 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
       allowedOrigins: options.allowedOrigins ?? "all",
       log,
       dashboardAdmin: options.dashboardAdmin ?? false,
+      ...(options.dashboardToken === undefined ? {} : { dashboardToken: options.dashboardToken }),
+      publicDashboard: options.publicDashboard ?? false,
       serverOptions: definedOnly(options.limits ?? {}),
+      ...definedOnly(options.timeouts ?? {}),
       ...(options.web === undefined ? {} : { web: options.web }),
     });
   } catch (e) {
+    // Conflicting flags (e.g. --headers-timeout-ms above --request-timeout-ms) are a usage error.
+    if (e instanceof RangeError) {
+      deps.stderr.write(`chsk serve: ${e.message}\n`);
+      return ExitCode.USAGE;
+    }
     const code = (e as { code?: unknown }).code;
     const why = e instanceof Error ? e.message : String(e);
     deps.stderr.write(`chsk serve: cannot start on ${host}:${port}: ${why}${typeof code === "string" && !why.includes(code) ? ` (${code})` : ""}\n`);
@@ -79,9 +124,8 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
   }
 
   deps.stdout.write(`${listeningLine(server.url)}\n`);
-  if (options.open) {
-    deps.stdout.write(`demo:      ${server.url}/\ndashboard: ${server.url}/dashboard\n`);
-  }
+  if (!options.quiet) deps.stdout.write(startHints(server.url, options, server.dashboardToken));
+  if (server.dashboardToken !== undefined && options.web !== undefined) deps.stdout.write(tokenNote(server.url, server.dashboardToken, options.quiet ?? false));
   log.info("ready", {
     packer: server.chsk.packer.name,
     csrf: options.csrf ?? true,

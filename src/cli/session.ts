@@ -17,21 +17,28 @@
  * Cookies set along the way are kept and sent with the channel socket.
  */
 
+import { nodeFetch } from "../core/client/http.node.js";
+import { networkReason, shortAnswer } from "./diagnose.js";
+
+/** The server answered, but not with success: `login refused: HTTP 403 Invalid anti-forgery token`. */
 export class HttpRefusal extends Error {
   constructor(
     readonly what: string,
     readonly status: number,
     readonly body: string,
+    readonly contentType?: string,
   ) {
-    super(`${what}: HTTP ${status}${body ? ` ${body}` : ""}`);
+    // The body shortened: an HTML error page is one quoted title, not the page.
+    super(`${what}: ${shortAnswer(status, body, contentType)}`);
   }
 }
 
-/** The server could not be reached (or took longer than the timeout). */
+/** The server could not be reached, took longer than the timeout, or the call was interrupted. */
 export class HttpFailure extends Error {
   constructor(
     message: string,
     readonly timedOut: boolean,
+    readonly aborted = false,
   ) {
     super(message);
   }
@@ -110,6 +117,12 @@ export interface BootstrapOptions {
   headers?: Record<string, string>;
   /** Per request. */
   timeoutMs: number;
+  /** Aborting (SIGINT) ends a request in flight with an `aborted` {@link HttpFailure}. */
+  signal?: AbortSignal | undefined;
+  /**
+   * @default undici's `request` (Node's `fetch` refuses the Fetch standard's
+   * "bad ports", 6000 or 6667 say, which the channel socket itself can use)
+   */
   fetch?: typeof fetch;
   /** Verbose trace sink. */
   trace?: (line: string) => void;
@@ -124,8 +137,11 @@ export interface BootstrapResult {
 interface Answer {
   status: number;
   body: string;
+  contentType: string | undefined;
   json: unknown;
 }
+
+let defaultFetch: typeof fetch | undefined;
 
 async function request(opts: BootstrapOptions, method: "GET" | "POST", path: string, extra: { headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
   const url = new URL(path, opts.origin).href;
@@ -133,24 +149,26 @@ async function request(opts: BootstrapOptions, method: "GET" | "POST", path: str
   const cookie = opts.jar.header();
   if (cookie !== undefined) headers["cookie"] = cookie;
   let res: Response;
+  const timeout = AbortSignal.timeout(opts.timeoutMs);
   try {
-    res = await (opts.fetch ?? fetch)(url, {
+    res = await (opts.fetch ?? (defaultFetch ??= nodeFetch()))(url, {
       method,
       headers,
       ...(extra.body === undefined ? {} : { body: extra.body }),
       redirect: "manual",
-      signal: AbortSignal.timeout(opts.timeoutMs),
+      signal: opts.signal === undefined ? timeout : AbortSignal.any([timeout, opts.signal]),
     });
   } catch (e) {
-    const timedOut = e instanceof DOMException && e.name === "TimeoutError";
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const reason = timedOut ? `no answer within ${opts.timeoutMs} ms` : (cause?.code ?? cause?.message ?? (e as Error).message);
+    if (opts.signal?.aborted) throw new HttpFailure(`${method} ${url}: interrupted`, false, true);
+    const timedOut = timeout.aborted;
+    const reason = timedOut ? `no answer within ${opts.timeoutMs} ms` : networkReason(e);
     throw new HttpFailure(`${method} ${url}: ${reason}`, timedOut);
   }
   opts.jar.update(res.headers.getSetCookie());
   const body = await res.text().catch(() => "");
+  const contentType = res.headers.get("content-type") ?? undefined;
   let json: unknown;
-  if ((res.headers.get("content-type") ?? "").includes("json")) {
+  if ((contentType ?? "").includes("json")) {
     try {
       json = JSON.parse(body);
     } catch {
@@ -158,7 +176,7 @@ async function request(opts: BootstrapOptions, method: "GET" | "POST", path: str
     }
   }
   opts.trace?.(`* ${method} ${url} → ${res.status}`);
-  return { status: res.status, body, json };
+  return { status: res.status, body, contentType, json };
 }
 
 const tokenIn = (json: unknown): string | undefined => {
@@ -191,7 +209,7 @@ async function login(opts: BootstrapOptions, uid: string): Promise<BootstrapResu
       a = await request(opts, "POST", "/login", { headers: { ...formHeaders, "x-csrf-token": scraped }, body: form(scraped) });
     }
   }
-  if (!ok(a.status)) throw new HttpRefusal("login refused", a.status, a.body.trim());
+  if (!ok(a.status)) throw new HttpRefusal("login refused", a.status, a.body, a.contentType);
   const json = a.json as Record<string, unknown> | undefined;
   return { csrfToken: tokenIn(json) ?? scraped ?? null, ...(json && "uid" in json ? { uid: json["uid"] } : {}) };
 }

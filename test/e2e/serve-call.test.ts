@@ -25,6 +25,8 @@ test("chsk --help lists the commands; call --help lists the exit codes", async (
   assert.match(call.stdout, /Exit codes:/);
   assert.match(call.stdout, /--wait-push/);
   assert.match(call.stdout, /--no-reply/);
+  assert.match(call.stdout, /--json/);
+  assert.match(call.stdout, /\{"type":"push","id":"demo\/hello","data":\{"n":1\}\}/);
   const serveHelp = await runCli(["serve", "--help"]);
   assert.equal(serveHelp.code, 0);
   assert.match(serveHelp.stdout, /--allowed-origins/);
@@ -108,14 +110,45 @@ describe("serve (edn) behaviours", () => {
       const r = await runCli(["call", "--no-session", "--transport", transport, `${srv.url}/chsk`, "[:demo/echo 1]"]);
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stdout, "");
-      assert.equal(r.stderr, "chsk call: refused: HTTP 403 Bad CSRF token\n");
+      assert.equal(
+        r.stderr,
+        "chsk call: refused: HTTP 403 Bad CSRF token; the server wants a CSRF token: drop --no-session, or pass --csrf-token or --login (CHSK_ERR_BAD_CSRF)\n",
+      );
     });
   }
 
   test("a wrong --csrf-token is refused too", async () => {
     const r = await runCli(["call", "--csrf-token", "nope", `${srv.url}/chsk`, "[:demo/echo 1]"]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /403/);
+    assert.match(r.stderr, /^chsk call: refused: HTTP 403 Bad CSRF token; the --csrf-token given is not this session's: .* \(CHSK_ERR_BAD_CSRF\)\n$/);
+  });
+
+  for (const transport of ["ws", "ajax"] as const) {
+    test(`--packer transit against this edn server (${transport}): exit 1 at once, with the packer to use`, async () => {
+      // A long timeout: before, this was a timeout (ws) or an EDN parser error (ajax).
+      const r = await runCli(["call", "--packer", "transit", "--transport", transport, "--timeout-ms", "60000", `${srv.url}/chsk`, "[:demo/echo 1]"], 30_000);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr, "chsk call: the server speaks edn, not transit: try --packer edn (CHSK_ERR_PACKER_MISMATCH)\n");
+    });
+  }
+
+  test("a wrong path: one line saying what answered, never a page", async () => {
+    const nope = await runCli(["call", `${srv.url}/nope`, "[:demo/echo 1]"]);
+    assert.equal(nope.code, 1);
+    assert.equal(
+      nope.stderr,
+      `chsk call: ${srv.url}/nope answered 404 text/plain ("Not Found") — not a Sente endpoint; is the path right? (chsk serve uses /chsk) (CHSK_ERR_NOT_SENTE)\n`,
+    );
+    const page = await runCli(["call", "--transport", "ajax", "--timeout-ms", "60000", `${srv.url}/dashboard`, "[:demo/echo 1]"], 30_000);
+    assert.equal(page.code, 1);
+    assert.match(page.stderr, /^chsk call: http:\/\/\S+\/dashboard answered 200 with an HTML page \("[^"]+"\) — not a Sente endpoint; .* \(CHSK_ERR_NOT_SENTE\)\n$/);
+  });
+
+  test("--json prints JSON lines", async () => {
+    const r = await runCli(["call", "--json", `${srv.url}/chsk`, '[:demo/echo {:a #{1} :k :v}]']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{"type":"open","transport":"ws","uid":null}\n{"type":"reply","value":{"a":[1],"k":"v"}}\n');
   });
 
   test("bad EVENT → exit 2", async () => {
@@ -230,14 +263,21 @@ test("serve --no-csrf: a call without any session works; --allowed-origins refus
   }
 });
 
-test("serve --open prints the demo and dashboard URLs; --log-format json logs JSON lines", async () => {
-  const srv = await serve(["--open", "--log-format", "json"]);
+test("serve prints the listening line first, then the demo and dashboard URLs and a call to try; --log-format json logs JSON lines", async () => {
+  const srv = await serve(["--log-format", "json"]);
   const r = await runCli(["call", `${srv.url}/chsk`, "[:demo/echo 1]"]);
   assert.equal(r.code, 0, r.stderr);
   const f = await srv.stop();
   assert.equal(f.code, 0);
-  assert.ok(f.stdout.includes(`demo:      ${srv.url}/\n`));
-  assert.ok(f.stdout.includes(`dashboard: ${srv.url}/dashboard\n`));
+  assert.equal(
+    f.stdout,
+    `chsk serve listening on ${srv.url}\ndemo:      ${srv.url}/\ndashboard: ${srv.url}/dashboard\ntry:       chsk call ${srv.url}/chsk '[:demo/echo {:a 1}]'\n`,
+  );
+  // --open is still accepted (it no longer changes anything).
+  const open = await serve(["--open", "--packer", "transit"]);
+  const o = await open.stop();
+  assert.equal(o.code, 0);
+  assert.match(o.stdout, /\ndashboard: http:\/\/\S+\/dashboard\ntry: {7}chsk call --packer transit http:\/\/\S+\/chsk /);
   const lines = f.stderr.trim().split("\n").map((l) => JSON.parse(l) as { level: string; msg: string });
   assert.ok(lines.some((l) => l.msg === "conn:open"));
   assert.ok(lines.every((l) => typeof l.level === "string"));
@@ -254,6 +294,31 @@ test("serve on a busy port fails with exit 1", async () => {
   }
 });
 
+for (const transport of ["ws", "ajax"] as const) {
+  test(`--wait-push (${transport}) and the server process going away: exit 1, how many of N arrived and why`, async () => {
+    const srv = await serve(["--quiet"]);
+    const waiter = startCli(["call", "--transport", transport, "--login", "gone", "--wait-push", "2", `${srv.url}/chsk`], 30_000);
+    await waitFor(() => (waiter.stderr.includes("waiting for 2 pushes") ? true : undefined), 15_000, "the waiter to connect");
+    const pusher = await runCli(["call", "--login", "bob", `${srv.url}/chsk`, '[:demo/push {:uid "gone" :event [:demo/n 1]}]']);
+    assert.equal(pusher.code, 0, pusher.stderr);
+    await waitFor(() => (waiter.stdout.includes("[:demo/n 1]") ? true : undefined), 15_000, "the first push");
+    await srv.stop();
+    // Before: exit 0 with nothing said.
+    const w = await waiter.done;
+    assert.equal(w.code, 1, w.stderr);
+    assert.equal(w.stdout, "[:demo/n 1]\n");
+    const last = w.stderr.trim().split("\n").at(-1)!;
+    assert.match(last, /^chsk call: the connection closed after 1 of 2 pushes: .+ \(CHSK_ERR_CLOSED\)$/);
+    assert.match(last, transport === "ws" ? /the server went away \(1001 / : /the Ajax poll (failed|was refused): /);
+  });
+}
+
+test("call with an out-of-range port: a usage error about the port (exit 2)", async () => {
+  const r = await runCli(["call", "http://127.0.0.1:99999/chsk", "[:demo/echo 1]"]);
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'chsk call: invalid URL "http://127.0.0.1:99999/chsk": port 99999 is out of range (1-65535)\n');
+});
+
 test("call against a closed port → exit 1, connection failed", async () => {
   const srv = await serve(["--quiet"]);
   const { url } = srv;
@@ -261,8 +326,12 @@ test("call against a closed port → exit 1, connection failed", async () => {
   for (const args of [[], ["--no-session", "--transport", "ws"], ["--no-session", "--transport", "ajax"]]) {
     const r = await runCli(["call", ...args, `${url}/chsk`, "[:demo/echo 1]"]);
     assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
-    assert.match(r.stderr, /^chsk call: connection failed: .*ECONNREFUSED/m);
+    assert.match(r.stderr, /^chsk call: connection failed: .*ECONNREFUSED.* \(CHSK_ERR_TRANSPORT\)$/m);
   }
+  // A ws:// URL means WebSocket: the error names it, not the Ajax fallback.
+  const ws = await runCli(["call", "--no-session", `${url.replace("http:", "ws:")}/chsk`, "[:demo/echo 1]"]);
+  assert.equal(ws.code, 1);
+  assert.equal(ws.stderr, `chsk call: connection failed: WebSocket ${url.replace("http:", "ws:")}/chsk: connection refused (ECONNREFUSED); is the server running? (CHSK_ERR_TRANSPORT)\n`);
 });
 
 test("serve's limit flags: an oversized or too-deep event is refused with its code, logged once; the server serves on", async () => {

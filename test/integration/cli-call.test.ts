@@ -6,11 +6,14 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createNetServer, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { type CallOptions, runCall } from "../../src/cli/call.js";
 import { startReferenceServer, type ReferenceServer } from "../../src/server/demo/app.js";
 import { createServer as createChskServer } from "../../src/server/index.js";
 import type { ChskServer, ServerOptions } from "../../src/server/types.js";
+import type { PackerName } from "../../src/core/packers/index.js";
+import { until, withTimeout } from "./server-helpers.js";
 
 function capture() {
   const io = { out: "", err: "" };
@@ -24,6 +27,40 @@ async function call(options: CallOptions, signal?: AbortSignal) {
   const { io, deps } = capture();
   const code = await runCall(options, { ...deps, ...(signal ? { signal } : {}) });
   return { code, ...io };
+}
+
+/** A call in the background: its output so far, and its end. */
+function start(options: CallOptions) {
+  const { io, deps } = capture();
+  const done = runCall(options, deps).then((code) => ({ code, ...io }));
+  return { io, done };
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const s = createNetServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A plain HTTP server (not Sente) answering every request, upgrades included, with `answer`. */
+async function plainServer(answer: { status: number; type: string; body: string }): Promise<{ url: string; close(): Promise<void> }> {
+  const raw = `HTTP/1.1 ${answer.status} X\r\ncontent-type: ${answer.type}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\nconnection: close\r\n\r\n${answer.body}`;
+  const http = createHttpServer((_req, res) => {
+    res.writeHead(answer.status, { "content-type": answer.type });
+    res.end(answer.body);
+  });
+  http.on("upgrade", (_req, socket: Socket) => socket.end(raw));
+  await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(http.address() as { port: number }).port}`,
+    async close() {
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
+    },
+  };
 }
 
 interface Fake {
@@ -149,7 +186,7 @@ test("--login against a Sente-example-like server: anti-forgery token scraped fr
     }
     const refused = await call({ url: `${fake.url}/chsk`, login: "alice", csrfToken: "wrong", event: "[:example/whoami]" });
     assert.equal(refused.code, 1);
-    assert.match(refused.err, /^chsk call: login refused: HTTP 403 Invalid anti-forgery token$/m);
+    assert.match(refused.err, /^chsk call: login refused: HTTP 403 Invalid anti-forgery token \(CHSK_ERR_HTTP_STATUS\)$/m);
   } finally {
     await fake.close();
   }
@@ -241,5 +278,221 @@ describe("--no-reply: fire and forget, yet sure it went", () => {
     assert.equal(r.code, 1, r.err);
     assert.equal(r.out, "");
     assert.match(r.err, /413/);
+  });
+});
+
+describe("--wait-push: the connection ending first fails the call, saying how many arrived and why", () => {
+  let app: ReferenceServer;
+  before(async () => {
+    app = await startReferenceServer({ port: 0 });
+  });
+  after(() => app.close());
+
+  for (const transport of ["ws", "ajax"] as const) {
+    test(`over ${transport}: the server closes the user's connections after 1 of 2 pushes → exit 1`, { timeout: 20_000 }, async () => {
+      const uid = `closed-${transport}`;
+      const c = start({ url: `${app.url}/chsk`, login: uid, transport, waitPush: 2 });
+      await until(() => c.io.err.includes("waiting for 2 pushes"), 10_000, "the call to connect");
+      app.chsk.send(uid, ["demo/n", 1]);
+      await until(() => c.io.out === "[:demo/n 1]\n", 10_000, "the first push");
+      // Closing an Ajax client drops its held poll: wait until it has re-polled.
+      await until(() => app.chsk.clients().some((x) => x.uid === uid && x.connected), 10_000, "the client's next poll");
+      app.chsk.closeUser(uid);
+      // Before: the client reconnected and the call waited on forever.
+      const r = await withTimeout(c.done, 10_000, "the call to end");
+      assert.equal(r.code, 1, r.err);
+      assert.equal(r.out, "[:demo/n 1]\n");
+      const last = r.err.trim().split("\n").at(-1)!;
+      assert.match(last, /^chsk call: the connection closed after 1 of 2 pushes: .+ \(CHSK_ERR_CLOSED\)$/);
+      assert.match(last, transport === "ws" ? /the server closed it \(1000 closed by server\)/ : /the Ajax poll failed: /);
+    });
+  }
+});
+
+describe("a packer mismatch fails at once (exit 1), naming the server's packer", () => {
+  const cases: Array<[server: PackerName, client: PackerName]> = [
+    ["edn", "transit"],
+    ["edn", "json"],
+    ["edn", "msgpack"],
+    ["edn", "gzip+edn"],
+    ["transit", "edn"],
+    ["json", "transit"],
+    ["msgpack", "edn"],
+    ["gzip+edn", "edn"],
+    ["gzip+msgpack", "msgpack"],
+  ];
+  for (const [serverPacker, clientPacker] of cases) {
+    test(`server ${serverPacker}, --packer ${clientPacker}`, { timeout: 20_000 }, async () => {
+      const app = await startReferenceServer({ port: 0, packer: serverPacker });
+      try {
+        for (const transport of ["ws", "ajax"] as const) {
+          // A long timeout: before, the mismatch showed only as a timeout (or a parser error).
+          const r = await call({ url: `${app.url}/chsk`, packer: clientPacker, transport, timeoutMs: 60_000, event: "[:demo/echo 1]" });
+          assert.equal(r.code, 1, `${transport}: ${r.err}`);
+          assert.equal(r.out, "");
+          assert.equal(r.err, `chsk call: the server speaks ${serverPacker}, not ${clientPacker}: try --packer ${serverPacker} (CHSK_ERR_PACKER_MISMATCH)\n`, transport);
+        }
+      } finally {
+        await app.close();
+      }
+    });
+  }
+});
+
+describe("a URL that is not a Sente endpoint: one line saying what answered", () => {
+  const bigPage = (title: string) => `<!DOCTYPE html><html><head><title>${title}</title><style>body{}</style></head><body>${"<p>lorem ipsum</p>".repeat(400)}</body></html>`;
+
+  test("another server's 404 page (the /csrf probe, WS and Ajax, and --login)", { timeout: 20_000 }, async () => {
+    const srv = await plainServer({ status: 404, type: "text/html; charset=utf-8", body: bigPage("Not Found") });
+    try {
+      for (const transport of ["ws", "ajax", "auto"] as const) {
+        const r = await call({ url: `${srv.url}/chsk`, transport, event: "[:demo/echo 1]" });
+        assert.equal(r.code, 1, r.err);
+        const where = transport === "ws" ? srv.url.replace("http:", "ws:") : srv.url;
+        assert.equal(
+          r.err,
+          `chsk call: ${where}/chsk answered 404 text/html ("Not Found") — not a Sente endpoint; is the path right? (chsk serve uses /chsk) (CHSK_ERR_NOT_SENTE)\n`,
+          transport,
+        );
+      }
+      const login = await call({ url: `${srv.url}/chsk`, login: "alice", event: "[:demo/echo 1]" });
+      assert.equal(login.code, 1);
+      assert.equal(
+        login.err,
+        `chsk call: login refused: HTTP 404 text/html ("Not Found"); this server has no POST /login (chsk serve's convention): log in your own way and pass --cookie (CHSK_ERR_HTTP_STATUS)\n`,
+      );
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test("a single-page app answering 200 with its page everywhere", { timeout: 20_000 }, async () => {
+    const srv = await plainServer({ status: 200, type: "text/html", body: bigPage("My Shop") });
+    try {
+      const ws = await call({ url: `${srv.url}/chsk`, transport: "ws", event: "[:demo/echo 1]" });
+      assert.equal(ws.code, 1, ws.err);
+      assert.match(ws.err, /^chsk call: ws:\/\/\S+ answered 200 text\/html \("My Shop"\) — not a Sente endpoint; .* \(CHSK_ERR_NOT_SENTE\)\n$/);
+      const ajax = await call({ url: `${srv.url}/chsk`, transport: "ajax", timeoutMs: 60_000, event: "[:demo/echo 1]" });
+      assert.equal(ajax.code, 1, ajax.err);
+      assert.match(ajax.err, /^chsk call: http:\/\/\S+ answered 200 with an HTML page \("My Shop"\) — not a Sente endpoint; .* \(CHSK_ERR_NOT_SENTE\)\n$/);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test("a JSON API", { timeout: 20_000 }, async () => {
+    const srv = await plainServer({ status: 200, type: "application/json", body: '{"status":"ok","items":[]}' });
+    try {
+      const r = await call({ url: `${srv.url}/api`, transport: "ajax", timeoutMs: 60_000, event: "[:demo/echo 1]" });
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /answered 200 with JSON that is not a Sente message \("\{"status":"ok","items":\[\]\}"\) — not a Sente endpoint; .*\(CHSK_ERR_NOT_SENTE\)\n$/);
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+describe("the server down: the error names what was tried", () => {
+  test("a ws:// URL means the WebSocket transport (no downgrade to Ajax)", async () => {
+    const port = await closedPort();
+    const ws = await call({ url: `ws://127.0.0.1:${port}/chsk`, session: false, event: "[:demo/echo 1]" });
+    assert.equal(ws.code, 1);
+    assert.equal(ws.err, `chsk call: connection failed: WebSocket ws://127.0.0.1:${port}/chsk: connection refused (ECONNREFUSED); is the server running? (CHSK_ERR_TRANSPORT)\n`);
+    // --transport still wins.
+    const ajax = await call({ url: `ws://127.0.0.1:${port}/chsk`, transport: "ajax", session: false, event: "[:demo/echo 1]" });
+    assert.equal(ajax.err, `chsk call: connection failed: Ajax http://127.0.0.1:${port}/chsk: connection refused (ECONNREFUSED); is the server running? (CHSK_ERR_TRANSPORT)\n`);
+    const auto = await call({ url: `http://127.0.0.1:${port}/chsk`, session: false, event: "[:demo/echo 1]" });
+    assert.equal(
+      auto.err,
+      `chsk call: connection failed: WebSocket ws://127.0.0.1:${port}/chsk, then Ajax http://127.0.0.1:${port}/chsk: connection refused (ECONNREFUSED); is the server running? (CHSK_ERR_TRANSPORT)\n`,
+    );
+    const probe = await call({ url: `ws://127.0.0.1:${port}/chsk`, event: "[:demo/echo 1]" });
+    assert.equal(probe.err, `chsk call: connection failed: GET http://127.0.0.1:${port}/csrf: connection refused (ECONNREFUSED); is the server running? (CHSK_ERR_TRANSPORT)\n`);
+  });
+
+  test("an out-of-range port is a usage error about the port", async () => {
+    const r = await call({ url: "http://127.0.0.1:99999/chsk", event: "[:demo/echo 1]" });
+    assert.deepEqual(r, { code: 2, out: "", err: 'chsk call: invalid URL "http://127.0.0.1:99999/chsk": port 99999 is out of range (1-65535)\n' });
+  });
+
+  test("an abort (SIGINT) during the session probe ends the call at once with 130", { timeout: 20_000 }, async () => {
+    const sockets: Socket[] = [];
+    const blackhole = createNetServer((s) => sockets.push(s));
+    await new Promise<void>((r) => blackhole.listen(0, "127.0.0.1", r));
+    const port = (blackhole.address() as { port: number }).port;
+    try {
+      const ac = new AbortController();
+      const { io, deps } = capture();
+      // Before: the probe ran to its 60 s timeout (exit 3).
+      const done = runCall({ url: `http://127.0.0.1:${port}/chsk`, timeoutMs: 60_000, event: "[:demo/echo 1]" }, { ...deps, signal: ac.signal });
+      await until(() => sockets.length > 0, 10_000, "the probe to connect");
+      ac.abort();
+      assert.equal(await withTimeout(done, 10_000, "the call to end"), 130);
+      assert.equal(io.err, "chsk call: interrupted\n");
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => blackhole.close(r));
+    }
+  });
+});
+
+test("a port the Fetch standard bans (6665, 10080, …) works like any other", { timeout: 20_000 }, async () => {
+  // Node's fetch refuses these ("bad port"); the session probe must not use it.
+  let app: ReferenceServer | undefined;
+  for (const port of [6665, 6666, 6667, 6668, 6669, 6697, 10080, 4190, 6000, 5061]) {
+    try {
+      app = await startReferenceServer({ port });
+      break;
+    } catch {
+      // In use: try the next.
+    }
+  }
+  assert.ok(app, "no banned port free to listen on");
+  try {
+    const r = await call({ url: `${app.url}/chsk`, login: "bp", event: "[:demo/whoami]" });
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^\{:uid "bp", /);
+  } finally {
+    await app.close();
+  }
+});
+
+describe("--json: JSON lines on stdout", () => {
+  let app: ReferenceServer;
+  before(async () => {
+    app = await startReferenceServer({ port: 0 });
+  });
+  after(() => app.close());
+
+  test("open, reply and pushes, EDN mapped to JSON", async () => {
+    const r = await call({
+      url: `${app.url}/chsk`,
+      json: true,
+      login: "jay",
+      transport: "ajax",
+      waitPush: 1,
+      event: '[:demo/push {:uid "jay" :event [:demo/hi {:s #{:a} :n 9007199254740993 :t #inst "2020-01-01T00:00:00.000Z"}]}]',
+    });
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(r.out.trim().split("\n"), [
+      '{"type":"open","transport":"ajax","uid":"jay"}',
+      '{"type":"reply","value":"ok"}',
+      '{"type":"push","id":"demo/hi","data":{"s":["a"],"n":9007199254740993,"t":"2020-01-01T00:00:00.000Z"}}',
+    ]);
+  });
+
+  test("--no-reply prints a sent line; a failure an error line (and the usual stderr line)", async () => {
+    const sent = await call({ url: `${app.url}/chsk`, json: true, noReply: true, event: "[:demo/echo 1]" });
+    assert.deepEqual(sent.out.trim().split("\n").map((l) => JSON.parse(l).type), ["open", "sent"]);
+    const r = await call({ url: `${app.url}/chsk`, json: true, timeoutMs: 300, event: "[:demo/nobody-home 1]" });
+    assert.equal(r.code, 3);
+    const lines = r.out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(lines.at(-1), { type: "error", code: "CHSK_ERR_TIMEOUT", message: "no reply within 300 ms", exit: 3 });
+    assert.equal(r.err, "chsk call: no reply within 300 ms (CHSK_ERR_TIMEOUT)\n");
+  });
+
+  test("--push-timeout-ms without --wait-push is a usage error", async () => {
+    const r = await call({ url: `${app.url}/chsk`, pushTimeoutMs: 100, event: "[:demo/echo 1]" });
+    assert.deepEqual(r, { code: 2, out: "", err: "chsk call: --push-timeout-ms needs --wait-push N\n" });
   });
 });

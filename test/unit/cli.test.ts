@@ -5,6 +5,11 @@ import { InvalidArgumentError } from "commander";
 import { formatEvent, parseEventArg } from "../../src/cli/call.js";
 import { collectHeader, collectParam, parseChskUrl, parseOrigins, parsePort, parsePositiveInt } from "../../src/cli/options.js";
 import { CookieJar, scrapeCsrfToken } from "../../src/cli/session.js";
+import { describeAnswer, diagnoseFrame, diagnoseRefusal, errorCodeOf, networkReason, shortAnswer } from "../../src/cli/diagnose.js";
+import { toJsonText } from "../../src/cli/json-value.js";
+import { startHints } from "../../src/cli/serve.js";
+import { sniffFrame } from "../../src/core/packers/sniff.js";
+import { BigDec, Char, double, EdnSet, kw, List, Ratio, sym, Tagged, Uuid } from "../../src/core/edn/values.js";
 import { ChskError } from "../../src/core/protocol/errors.js";
 import { createLogger } from "../../src/server/demo/logger.js";
 import { SessionStore, sessionCookie } from "../../src/server/demo/sessions.js";
@@ -31,12 +36,38 @@ test("collectParam / collectHeader accumulate", () => {
   assert.throws(() => collectHeader("no colon"), InvalidArgumentError);
 });
 
-test("parseChskUrl: ws(s) → http(s), a bare origin gets /chsk", () => {
-  assert.equal(parseChskUrl("ws://h:1").href, "http://h:1/chsk");
-  assert.equal(parseChskUrl("wss://h/app/chsk?x=1").href, "https://h/app/chsk?x=1");
-  assert.equal(parseChskUrl("http://h:2/sock").href, "http://h:2/sock");
-  assert.throws(() => parseChskUrl("ftp://h"), InvalidArgumentError);
-  assert.throws(() => parseChskUrl("nope"), InvalidArgumentError);
+test("parseChskUrl: ws(s) → http(s) (remembered), a bare origin gets /chsk, no scheme means http", () => {
+  const ws = parseChskUrl("ws://h:1");
+  assert.equal(ws.url.href, "http://h:1/chsk");
+  assert.equal(ws.ws, true);
+  assert.equal(parseChskUrl("wss://h/app/chsk?x=1").url.href, "https://h/app/chsk?x=1");
+  const http = parseChskUrl("http://h:2/sock");
+  assert.equal(http.url.href, "http://h:2/sock");
+  assert.equal(http.ws, false);
+  assert.equal(parseChskUrl("localhost:8090").url.href, "http://localhost:8090/chsk");
+  assert.equal(parseChskUrl("127.0.0.1:8090/app/chsk").url.href, "http://127.0.0.1:8090/app/chsk");
+});
+
+test("parseChskUrl names what is wrong: the port, the scheme, the host", () => {
+  const message = (v: string) => {
+    try {
+      parseChskUrl(v);
+    } catch (e) {
+      assert.ok(e instanceof InvalidArgumentError);
+      return e.message;
+    }
+    assert.fail(`${v} was accepted`);
+  };
+  // `new URL` refuses these with "Invalid URL"; the port is the problem, not the scheme.
+  assert.equal(message("http://127.0.0.1:99999/chsk"), "port 99999 is out of range (1-65535)");
+  assert.equal(message("ws://127.0.0.1:70000"), "port 70000 is out of range (1-65535)");
+  assert.equal(message("http://h:0/chsk"), "port 0 is out of range (1-65535)");
+  assert.equal(message("http://h:8o8o/chsk"), 'port "8o8o" is not a number');
+  assert.equal(message("ftp://h"), "unsupported scheme ftp://: expected http(s):// or ws(s)://");
+  assert.match(message("http:///chsk"), /^no host/);
+  assert.match(message("/chsk"), /^no host/);
+  assert.match(message(""), /^missing URL/);
+  assert.equal(message("http://a b/"), 'invalid host "a b"');
 });
 
 test("parseEventArg reads EDN and validates the event", () => {
@@ -88,4 +119,128 @@ test("logger: text and JSON lines", () => {
   createLogger({ format: "json", write: (l) => lines.push(l), now }).warn("oops", { error: new Error("bad") });
   assert.equal(lines[0], '1970-01-01T00:00:00.000Z info  conn:open uid=alice client="c 1"');
   assert.deepEqual(JSON.parse(lines[1]!), { time: "1970-01-01T00:00:00.000Z", level: "warn", msg: "oops", error: { message: "bad" } });
+});
+
+const CSRF = { noSession: false, tokenGiven: false, tokenSent: true };
+const URL_ = "http://127.0.0.1:8080/chsk";
+
+test("describeAnswer / shortAnswer: one short line, never the whole page", () => {
+  const page = `<!doctype html><html><head><title>404 Not Found</title></head><body>${"<p>x</p>".repeat(500)}</body></html>`;
+  assert.equal(describeAnswer(404, page, "text/html; charset=utf-8"), '404 text/html ("404 Not Found")');
+  assert.equal(describeAnswer(404, ""), "404 (empty body)");
+  assert.equal(shortAnswer(403, "Bad CSRF token"), "HTTP 403 Bad CSRF token");
+  assert.equal(shortAnswer(400, '{"error":"uid must be a non-empty string"}', "application/json"), "HTTP 400 uid must be a non-empty string");
+  assert.equal(shortAnswer(404, page, "text/html"), 'HTTP 404 text/html ("404 Not Found")');
+});
+
+test("diagnoseRefusal: a page, a 404, a 405 or a redirect is not a Sente endpoint", () => {
+  for (const [status, body, type] of [
+    [404, "<html><title>Not Found</title></html>", "text/html"],
+    [404, "Not Found", "text/plain"],
+    [405, "Method Not Allowed", undefined],
+    [302, "", undefined],
+    [200, "<!doctype html><title>My SPA</title>", "text/html"],
+    [500, "<html><body><h1>Whitelabel Error Page</h1></body></html>", "text/html"],
+  ] as const) {
+    const d = diagnoseRefusal(URL_, status, body, type, CSRF);
+    assert.equal(d.code, "CHSK_ERR_NOT_SENTE", `${status} ${body}`);
+    assert.ok(d.message.startsWith(`${URL_} answered ${status}`), d.message);
+    assert.ok(d.message.endsWith("— not a Sente endpoint; is the path right? (chsk serve uses /chsk)"), d.message);
+    assert.ok(!d.message.includes("<"), d.message);
+  }
+  assert.equal(
+    diagnoseRefusal(URL_, 404, "<html><head><title>Not Found</title></head></html>", "text/html", CSRF).message,
+    `${URL_} answered 404 text/html ("Not Found") — not a Sente endpoint; is the path right? (chsk serve uses /chsk)`,
+  );
+});
+
+test("diagnoseRefusal: Sente's own refusals get their code and a hint that fits how the token was got", () => {
+  const csrf = (c: Partial<typeof CSRF>) => diagnoseRefusal(URL_, 403, "Bad CSRF token", "text/plain", { ...CSRF, ...c });
+  assert.equal(csrf({}).code, "CHSK_ERR_BAD_CSRF");
+  assert.match(csrf({}).message, /^refused: HTTP 403 Bad CSRF token; .*--login/);
+  assert.match(csrf({ noSession: true, tokenSent: false }).message, /drop --no-session/);
+  assert.match(csrf({ tokenGiven: true }).message, /--csrf-token given/);
+  assert.match(csrf({ tokenSent: false }).message, /no token was found/);
+  assert.equal(diagnoseRefusal(URL_, 403, "Unauthorized origin", undefined, CSRF).code, "CHSK_ERR_BAD_ORIGIN");
+  assert.match(diagnoseRefusal(URL_, 403, "Unauthorized origin", undefined, CSRF).message, /--header 'Origin: /);
+  assert.equal(diagnoseRefusal(URL_, 401, "Unauthorized request", undefined, CSRF).code, "CHSK_ERR_UNAUTHORIZED");
+  // chsk servers name the code in the body.
+  assert.deepEqual(diagnoseRefusal(URL_, 503, "CHSK_ERR_SERVER_CLOSED: server is closing", "text/plain", CSRF), {
+    message: "refused: HTTP 503 CHSK_ERR_SERVER_CLOSED: server is closing",
+    code: "CHSK_ERR_SERVER_CLOSED",
+  });
+  assert.deepEqual(diagnoseRefusal(URL_, 500, "Client's Ring request doesn't have a client id.", undefined, CSRF), {
+    message: "refused: HTTP 500 Client's Ring request doesn't have a client id.",
+    code: "CHSK_ERR_HTTP_STATUS",
+  });
+});
+
+test("diagnoseFrame: another packer's frame, a page, non-envelope data", () => {
+  const edn = sniffFrame('[[:chsk/handshake ["alice" nil nil]] nil]');
+  assert.equal(diagnoseFrame(URL_, edn, "edn", "edn", "sent"), undefined);
+  assert.deepEqual(diagnoseFrame(URL_, edn, "transit", "transit-verbose", "sent"), {
+    message: "the server speaks edn, not transit-verbose: try --packer edn",
+    code: "CHSK_ERR_PACKER_MISMATCH",
+  });
+  const gz = sniffFrame(Uint8Array.of(0x01, 0x1f, 0x8b, 0x08, 0, 0));
+  assert.equal(diagnoseFrame(URL_, gz, "gzip+msgpack", "gzip+msgpack", "sent"), undefined);
+  assert.match(diagnoseFrame(URL_, gz, "edn", "edn", "sent")!.message, /^the server speaks a gzip-wrapped packer \(compressed\), not edn: try --packer gzip\+/);
+  const page = diagnoseFrame(URL_, sniffFrame("<!doctype html><title>Shop</title>"), "edn", "edn", "answered 200 with")!;
+  assert.deepEqual(page, {
+    message: `${URL_} answered 200 with an HTML page ("Shop") — not a Sente endpoint; is the path right? (chsk serve uses /chsk)`,
+    code: "CHSK_ERR_NOT_SENTE",
+  });
+  assert.equal(diagnoseFrame(URL_, sniffFrame('{"status":"ok"}'), "json", "json", "answered 200 with")!.code, "CHSK_ERR_NOT_SENTE");
+  assert.equal(diagnoseFrame(URL_, sniffFrame("hello"), "edn", "edn", "sent")!.code, "CHSK_ERR_NOT_SENTE");
+});
+
+test("networkReason: the error's code, in words", () => {
+  const refused = new Error("fetch failed", { cause: Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" }) });
+  assert.equal(errorCodeOf(refused), "ECONNREFUSED");
+  assert.equal(networkReason(refused), "connection refused (ECONNREFUSED); is the server running?");
+  // ws reports only a message.
+  assert.equal(networkReason(new Error("WebSocket error: getaddrinfo ENOTFOUND nope.invalid")), "host not found (ENOTFOUND)");
+  assert.equal(networkReason(new Error("something odd")), "something odd");
+  assert.equal(networkReason(Object.assign(new Error("boom"), { code: "EWEIRD" })), "boom (EWEIRD)");
+});
+
+test("toJsonText: the documented EDN → JSON mapping", () => {
+  const m = new Map<unknown, unknown>([[1, kw("x")], [[1, 2], "y"], ["s", 1], [kw("k"), 2]]);
+  const cases: Array<[unknown, string]> = [
+    [null, "null"],
+    [undefined, "null"],
+    [[true, false], "[true,false]"],
+    ["a\"b", '"a\\"b"'],
+    [kw("demo/hello"), '"demo/hello"'],
+    [sym("my/sym"), '"my/sym"'],
+    [new Char("c"), '"c"'],
+    [new Uuid("6BA7B810-9DAD-11D1-80B4-00C04FD430C8"), '"6ba7b810-9dad-11d1-80b4-00c04fd430c8"'],
+    [42, "42"],
+    [1.5, "1.5"],
+    [double(1), "1"],
+    [9007199254740993n, "9007199254740993"],
+    [new BigDec("1.50"), "1.50"],
+    [new Ratio(1n, 4n), "0.25"],
+    [[Infinity, -Infinity, NaN], '["##Inf","##-Inf","##NaN"]'],
+    [new Date(0), '"1970-01-01T00:00:00.000Z"'],
+    [List.from_([1, 2]), "[1,2]"],
+    [new EdnSet([kw("a")]), '["a"]'],
+    [{ a: 1, "b/c": [2] }, '{"a":1,"b/c":[2]}'],
+    [m, '{"1":"x","[1 2]":"y","s":1,"k":2}'],
+    [new Tagged("my/tag", [1]), '{"#my/tag":[1]}'],
+    [Uint8Array.of(1, 2, 3), '"AQID"'],
+  ];
+  for (const [value, json] of cases) {
+    assert.equal(toJsonText(value), json);
+    JSON.parse(json);
+  }
+});
+
+test("startHints: pages (with a web hook) and a first command that fits the packer", () => {
+  const web = () => ({ handleRequest: () => false });
+  assert.equal(
+    startHints("http://127.0.0.1:8090", { web: web as never }),
+    "demo:      http://127.0.0.1:8090/\ndashboard: http://127.0.0.1:8090/dashboard\ntry:       chsk call http://127.0.0.1:8090/chsk '[:demo/echo {:a 1}]'\n",
+  );
+  assert.equal(startHints("http://h:1", { packer: "transit" }), "try:       chsk call --packer transit http://h:1/chsk '[:demo/echo {:a 1}]'\n");
 });

@@ -81,7 +81,8 @@ describe("client over Ajax (scripted fetch, manual clock)", () => {
     assert.equal(client.state.lastError?.message, "HTTP 403 Bad CSRF token");
     const err = taps.find((t) => t.type === "error");
     assert.ok(err?.type === "error" && err.error.code === "CHSK_ERR_HTTP_STATUS");
-    assert.deepEqual(err.error.detail, { status: 403, body: "Bad CSRF token", transport: "ajax" });
+    // The answer's content type comes along (chsk call tells a page from a refusal by it).
+    assert.deepEqual(err.error.detail, { status: 403, body: "Bad CSRF token", transport: "ajax", contentType: "text/plain;charset=UTF-8" });
     retry1.respond(403, "Bad CSRF token");
     await flush();
     assert.equal(ff.requests.length, 2);

@@ -45,7 +45,8 @@ export interface AjaxHost {
 }
 
 export type HttpOutcome =
-  | { ok: true; status: number; body: string | Uint8Array }
+  /** `contentType` only for non-200 answers (to say what a refusal was). */
+  | { ok: true; status: number; body: string | Uint8Array; contentType?: string }
   | { ok: false; reason: "timeout" | "aborted" | "network"; error?: unknown };
 
 let utf8: TextDecoder | undefined;
@@ -71,7 +72,9 @@ export async function httpCall(
     const res = await fetchFn(url, init);
     // Read refusals as text whatever the packer, so they can be shown.
     const body = binary && res.status === 200 ? new Uint8Array(await res.arrayBuffer()) : await res.text();
-    return { ok: true, status: res.status, body };
+    if (res.status === 200) return { ok: true, status: res.status, body };
+    const contentType = res.headers?.get?.("content-type");
+    return contentType ? { ok: true, status: res.status, body, contentType } : { ok: true, status: res.status, body };
   } catch (error) {
     if (timedOut) return { ok: false, reason: "timeout" };
     if (ctrl.signal.aborted) return { ok: false, reason: "aborted" };
@@ -83,12 +86,16 @@ export async function httpCall(
 
 const isEmpty = (b: string | Uint8Array) => (typeof b === "string" ? b.length === 0 : b.byteLength === 0);
 
-/** The error a non-200 answer is reported with: `HTTP 403 Bad CSRF token`. */
-export function httpStatusError(status: number, body: string | Uint8Array, transport: "ajax" | "ws"): ChskError {
+/**
+ * The error a non-200 answer is reported with: `HTTP 403 Bad CSRF token`.
+ * `detail` has `status`, `body` (its first KiB), `transport`, and
+ * `contentType` when the answer had one.
+ */
+export function httpStatusError(status: number, body: string | Uint8Array, transport: "ajax" | "ws", contentType?: string): ChskError {
   const text = bodyText(body).slice(0, 1024);
   return new ChskError("CHSK_ERR_HTTP_STATUS", `HTTP ${status}${text ? " " + text : ""}`, {
     status,
-    detail: { status, body: text, transport },
+    detail: contentType ? { status, body: text, transport, contentType } : { status, body: text, transport },
   });
 }
 
@@ -148,7 +155,7 @@ export class AjaxPoller {
         return;
       }
       if (out.status !== 200) {
-        this.#fail(httpStatusError(out.status, out.body, "ajax"), true);
+        this.#fail(httpStatusError(out.status, out.body, "ajax", out.contentType), true);
         return;
       }
       if (isEmpty(out.body)) {
@@ -215,7 +222,7 @@ export async function ajaxPost(
       host.report(error, true);
     }
   } else if (out.status !== 200) {
-    const refusal = httpStatusError(out.status, out.body, "ajax");
+    const refusal = httpStatusError(out.status, out.body, "ajax", out.contentType);
     host.report(refusal, true);
     error = new ChskError("CHSK_ERR_TRANSPORT", refusal.message, { status: out.status, detail: refusal.detail!, cause: refusal });
   } else if (isEmpty(out.body)) {

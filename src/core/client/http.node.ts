@@ -35,6 +35,17 @@ export function nodeFetch(options: NodeHttpOptions = {}): typeof fetch {
       status: res.statusCode,
       text: () => res.body.text(),
       arrayBuffer: () => res.body.arrayBuffer(),
+      // Only what is read: a refusal's content type, and Set-Cookie for `chsk call`'s session.
+      headers: {
+        get: (name: string) => {
+          const v = res.headers[name.toLowerCase()];
+          return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+        },
+        getSetCookie: () => {
+          const v = res.headers["set-cookie"];
+          return v === undefined ? [] : Array.isArray(v) ? v : [v];
+        },
+      },
     } as unknown as Response;
   };
   return lean as typeof fetch;

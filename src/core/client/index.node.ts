@@ -7,6 +7,7 @@
 import WebSocket from "ws";
 import { createClient as createCoreClient } from "./create-client.js";
 import { nodeFetch } from "./http.node.js";
+import type { DefaultEventMap, EventMap } from "../protocol/event-map.js";
 import type { Client, ClientOptions, WebSocketFactory, WebSocketLike } from "./types.js";
 
 export * from "./index.js";
@@ -19,8 +20,23 @@ export interface NodeWebSocketOptions {
   maxPayload?: number;
   /** Upgrade handshake timeout, ms. @default none */
   handshakeTimeout?: number;
-  /** Extra `ws` client options (agent, TLS, …). */
-  wsOptions?: WebSocket.ClientOptions;
+  /** Extra `ws` client options (agent, TLS, …), passed to `new WebSocket(url, wsOptions)` as they are. */
+  wsOptions?: WsClientOptions;
+}
+
+/**
+ * The `ws` package's `ClientOptions`, described structurally (the fields
+ * chsk reads or users reach for most, plus the rest untyped) so the
+ * published types need neither `ws` types nor `@types/ws`.
+ */
+export interface WsClientOptions {
+  /** Sent with the upgrade request; the client's own `headers` are merged over these. */
+  headers?: Record<string, string>;
+  origin?: string;
+  rejectUnauthorized?: boolean;
+  followRedirects?: boolean;
+  /** Any other `ws` `ClientOptions` field (`agent`, `ca`, `cert`, `maxRedirects`, …). */
+  [option: string]: unknown;
 }
 
 /**
@@ -35,12 +51,12 @@ class NodeWebSocket implements WebSocketLike {
   onclose: ((ev: { code: number; reason: string; wasClean: boolean }) => void) | null = null;
   binaryType = "arraybuffer";
   readonly #ws: WebSocket;
-  #refusal: { status: number; body: string } | null = null;
+  #refusal: { status: number; body: string; contentType: string | undefined } | null = null;
   /** Reused for every message: the client reads `data` synchronously. */
   readonly #msg: { data: unknown } = { data: null };
 
   constructor(url: string, headers: Record<string, string> | undefined, o: NodeWebSocketOptions) {
-    const opts: WebSocket.ClientOptions = { perMessageDeflate: o.perMessageDeflate ?? false, ...o.wsOptions };
+    const opts: WebSocket.ClientOptions = { perMessageDeflate: o.perMessageDeflate ?? false, ...(o.wsOptions as WebSocket.ClientOptions | undefined) };
     if (headers !== undefined) opts.headers = { ...o.wsOptions?.headers, ...headers };
     if (o.maxPayload !== undefined) opts.maxPayload = o.maxPayload;
     if (o.handshakeTimeout !== undefined) opts.handshakeTimeout = o.handshakeTimeout;
@@ -58,7 +74,7 @@ class NodeWebSocket implements WebSocketLike {
       this.onerror?.(
         r === null
           ? { type: "error", message: error.message, error }
-          : { type: "error", message: `Unexpected server response: ${r.status}`, error, status: r.status, body: r.body },
+          : { type: "error", message: `Unexpected server response: ${r.status}`, error, status: r.status, body: r.body, contentType: r.contentType },
       );
     });
     // The EventTarget close event computes `wasClean` (close frames sent and received).
@@ -71,7 +87,7 @@ class NodeWebSocket implements WebSocketLike {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        this.#refusal = { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8").slice(0, 1024) };
+        this.#refusal = { status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8").slice(0, 1024), contentType: res.headers["content-type"] };
         res.destroy();
         ws.terminate(); // → error + close, like an unhandled unexpected-response
       };
@@ -109,11 +125,23 @@ export function nodeWebSocketFactory(options: NodeWebSocketOptions = {}): WebSoc
 const defaultFactory = nodeWebSocketFactory();
 let defaultFetch: typeof fetch | undefined;
 
-/** Create a client using `ws` and undici (see {@link nodeFetch}) unless the options give others. */
-export function createClient(options: ClientOptions): Client {
+/**
+ * Create a client using `ws` and undici (see {@link nodeFetch}) unless the options give others.
+ *
+ * @typeParam E - The application's event map (see {@link EventMap}); without it, events are untyped.
+ *
+ * @example
+ * interface Events {
+ *   "chat/send":    { data: { text: string }; reply: { id: number } };
+ *   "chat/message": { data: { user: string; text: string }; from: "server" };
+ * }
+ * const client = createClient<Events>({ url: "http://localhost:8080/chsk" });
+ * const { id } = await client.send(["chat/send", { text: "hi" }], 5000);
+ */
+export function createClient<E extends EventMap<E> = DefaultEventMap>(options: ClientOptions): Client<E> {
   const o: ClientOptions = { ...options };
   if (o.webSocket === undefined) o.webSocket = defaultFactory;
   // One keep-alive agent shared by every client of the process.
   if (o.fetch === undefined) o.fetch = defaultFetch ??= nodeFetch();
-  return createCoreClient(o);
+  return createCoreClient<E>(o);
 }

@@ -43,6 +43,7 @@ interface ErrorLike {
   /** Set by chsk's Node factory when the upgrade got a non-101 answer. */
   status?: unknown;
   body?: unknown;
+  contentType?: unknown;
 }
 
 const PING_EVENT: ChskEvent = [Reserved.wsPing];
@@ -200,13 +201,9 @@ export class WsConn {
     const message = typeof msg === "string" && msg.length > 0 ? msg : "WebSocket error";
     if (typeof ev?.status === "number") {
       const body = typeof ev.body === "string" ? ev.body : "";
-      host.report(
-        new ChskError("CHSK_ERR_HTTP_STATUS", `HTTP ${ev.status}${body ? " " + body : ""}`, {
-          status: ev.status,
-          detail: { status: ev.status, body, transport: "ws" },
-        }),
-        true,
-      );
+      const detail: Record<string, unknown> = { status: ev.status, body, transport: "ws" };
+      if (typeof ev.contentType === "string" && ev.contentType !== "") detail["contentType"] = ev.contentType;
+      host.report(new ChskError("CHSK_ERR_HTTP_STATUS", `HTTP ${ev.status}${body ? " " + body : ""}`, { status: ev.status, detail }), true);
     } else {
       host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket error: ${message}`), true);
     }
