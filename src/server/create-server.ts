@@ -44,6 +44,8 @@ import type {
 /** Internal key: `server[kReport](error)` reports through the server's `error` event and taps. */
 export const kReport = Symbol("chsk:report");
 
+const kTaken = Symbol("chsk:upgrade-taken");
+
 class Server implements ChskServer {
   readonly path: string;
   readonly packer: Packer;
@@ -93,6 +95,11 @@ class Server implements ChskServer {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (pathOf(req.url) !== this.path) return false;
+    // Wired twice (attach() and a hand-written upgrade listener), the same
+    // socket would reach `ws` twice, which throws out of the event loop.
+    const s = socket as Duplex & { [kTaken]?: true };
+    if (s[kTaken]) return true;
+    s[kTaken] = true;
     this.#ws.upgrade(req, socket, head);
     return true;
   }

@@ -215,3 +215,42 @@ async function waitFor(pred: () => boolean, timeoutMs = 5000): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+describe("a client whose packer is not the server's", () => {
+  // Before the handshake, a frame in another packer's format is named, so a
+  // library user sees why the client never opens (not only `chsk call`).
+  const pairs: [PackerName, PackerName][] = [
+    ["edn", "transit"],
+    ["transit", "edn"],
+    ["msgpack", "gzip+msgpack"],
+    ["gzip+edn", "msgpack"],
+  ];
+  for (const type of ["ws", "ajax"] as const) {
+    for (const [server, client] of pairs) {
+      test(`${type}: a ${client} client against a ${server} server reports CHSK_ERR_PACKER_MISMATCH`, async () => {
+        const h = await start(server);
+        const c = createClient({ url: h.url, type, packer: packerByName(client) });
+        try {
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const error = await new Promise<{ code: string; detail?: Record<string, unknown> }>((resolve, reject) => {
+            // Bounded, so a failure still reaches `finally` and stops the server.
+            timer = setTimeout(() => reject(new Error(`no CHSK_ERR_PACKER_MISMATCH; last error: ${c.state.lastError?.code}`)), 8_000);
+            const stop = c.tap((ev) => {
+              if (ev.type === "error" && ev.error.code === "CHSK_ERR_PACKER_MISMATCH") {
+                stop();
+                resolve(ev.error);
+              }
+            });
+          });
+          clearTimeout(timer);
+          assert.equal(error.detail?.["found"], server);
+          assert.equal(c.state.open, false);
+          assert.equal(c.state.lastError?.code, "CHSK_ERR_PACKER_MISMATCH");
+        } finally {
+          await c.close();
+          await h.stop();
+        }
+      });
+    }
+  }
+});

@@ -298,3 +298,24 @@ describe("server router", () => {
     }
   });
 });
+
+describe("server WS transport wired twice", () => {
+  it("an upgrade that reaches handleUpgrade twice (attach plus a hand-written listener) opens once, without crashing", async () => {
+    const srv = await startServer();
+    // startServer attached chsk; an app adds its own upgrade listener on top.
+    srv.http.on("upgrade", (req, socket, head) => {
+      srv.chsk.handleUpgrade(req, socket, head);
+    });
+    try {
+      const { peer, handshake } = await openPeer(srv.port, "client-id=twice&uid=alice");
+      assert.equal(handshake, '[[:chsk/handshake ["alice" nil nil]] nil]');
+      peer.send('[[:my/ev 1] nil]');
+      const m = await srv.nextEvent((e) => e.id === "my/ev");
+      assert.equal(m.clientId, "twice");
+      assert.equal(srv.chsk.clients().filter((c) => c.clientId === "twice").length, 1);
+      peer.close();
+    } finally {
+      await srv.stop();
+    }
+  });
+});

@@ -13,6 +13,7 @@
 import type { Clock } from "../clock.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
 import { decodeServerMessage } from "../protocol/codec.js";
+import { packerMismatch } from "./first-frame.js";
 import { ChskError } from "../protocol/errors.js";
 import type { ChskEvent } from "../protocol/events.js";
 import type { ConnInput } from "./conn-machine.js";
@@ -164,6 +165,13 @@ export class AjaxPoller {
       }
       host.frameIn("ajax", out.body);
       const r = decodeServerMessage(host.packer, out.body, "poll", host.limits);
+      if (!host.isOpen() && (!r.ok || r.value.kind !== "handshake")) {
+        const mismatch = packerMismatch(host.packer, out.body);
+        if (mismatch !== null) {
+          this.#fail(mismatch, true);
+          return;
+        }
+      }
       if (!r.ok) {
         this.#fail(r.error, true);
         return;

@@ -10,6 +10,7 @@
 import type { Cancel, Clock } from "../clock.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
 import { decodeServerMessage, encodeClientEvent } from "../protocol/codec.js";
+import { packerMismatch } from "./first-frame.js";
 import { ChskError } from "../protocol/errors.js";
 import { type ChskEvent, Reserved } from "../protocol/events.js";
 import type { AckTable } from "./ack-table.js";
@@ -27,6 +28,8 @@ export interface WsHost {
   dispatch(input: ConnInput): void;
   /** Is `conn` the client's current attempt? Frames from older sockets are dropped. */
   isCurrent(conn: number): boolean;
+  /** Has a handshake opened the client? Before it, a stray frame is checked for a packer mismatch. */
+  isOpen(): boolean;
   frameIn(transport: "ws", data: string | Uint8Array): void;
   frameOut(transport: "ws", data: string | Uint8Array): void;
   /** Report a problem on the tap (and optionally on `state.lastError`). */
@@ -169,6 +172,13 @@ export class WsConn {
     this.#activity = true;
     host.frameIn("ws", data);
     const r = decodeServerMessage(host.packer, data, "ws", host.limits);
+    if (!host.isOpen() && (!r.ok || r.value.kind !== "handshake")) {
+      const mismatch = packerMismatch(host.packer, data);
+      if (mismatch !== null) {
+        host.report(mismatch, true);
+        return;
+      }
+    }
     if (!r.ok) {
       host.report(r.error, false);
       return;
@@ -198,7 +208,8 @@ export class WsConn {
     const host = this.#host;
     if (!host.isCurrent(this.conn)) return;
     const msg = ev?.message ?? ev?.error?.message;
-    const message = typeof msg === "string" && msg.length > 0 ? msg : "WebSocket error";
+    // A bare error event has no message; "WebSocket error: WebSocket error" says nothing twice.
+    const message = typeof msg === "string" && msg.length > 0 ? msg : "the connection failed";
     if (typeof ev?.status === "number") {
       const body = typeof ev.body === "string" ? ev.body : "";
       const detail: Record<string, unknown> = { status: ev.status, body, transport: "ws" };
