@@ -33,7 +33,7 @@ describe("createServer options", () => {
   it("bodyTimeoutMs must be a positive number of ms", () => {
     assert.throws(() => make({ bodyTimeoutMs: 0 }), RangeError);
     assert.throws(() => make({ bodyTimeoutMs: Number.NaN }), RangeError);
-    assert.throws(() => make({ bodyTimeoutMs: "5" }), TypeError);
+    assert.throws(() => make({ bodyTimeoutMs: "5" as unknown as number }), TypeError);
     void make({ bodyTimeoutMs: 1 }).close();
   });
   it("kinds of other options are checked", () => {

@@ -44,3 +44,13 @@ test("test/types/*.test-d.ts type-check (tsc -p test/types/tsconfig.json)", asyn
   assert.ok(files.length >= 5, `expected the type-test files, found ${files.join(", ")}`);
   for (const f of files) assert.ok(checked.has(join(TYPES_DIR, f)), `${f} was not type-checked`);
 });
+
+// The sources, the tests and the benchmarks type-check too: tsx runs them
+// without checking, so a stale call in a test would otherwise only show up
+// as a confusing runtime failure.
+for (const project of ["tsconfig.json", join("test", "tsconfig.json"), join("bench", "tsconfig.json")]) {
+  test(`tsc -p ${project} --noEmit finds no errors`, async (t) => {
+    const { code, output } = await runTsc(["-p", project, "--noEmit"], t.signal);
+    assert.equal(code, 0, `tsc -p ${project}:\n${output}`);
+  });
+}
