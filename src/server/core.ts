@@ -42,6 +42,18 @@ const ANONYMOUS: Admission = Object.freeze({ answer: null, uid: null });
 const isServerOnlyId = (id: string): boolean =>
   id.length > 13 && id.charCodeAt(0) === 0x63 /* c */ && (id === Reserved.uidportOpen || id === Reserved.uidportClose);
 
+/**
+ * Users are looked up by their uid (a Map key): an object or array uid
+ * would handshake, then never receive a push, since `send()` can't name the
+ * same object. Such a `userId` result fails the request (500, logged)
+ * instead. Numbers pass (JS apps with numeric ids, Sente's JVM apps alike).
+ */
+function checkedUid(u: unknown): Uid {
+  if (u === undefined || u === null) return null;
+  if (typeof u === "string" || (typeof u === "number" && Number.isFinite(u))) return u as Uid;
+  throw new TypeError(`userId must return a string (or a number) or null/undefined, got ${Array.isArray(u) ? "an array" : typeof u}`);
+}
+
 export interface Sweepable {
   sweep(now: number): number;
 }
@@ -193,8 +205,8 @@ export class ServerCore {
     const f = this.opts.userId;
     if (f === null) return ANONYMOUS;
     const uid = f(req);
-    if (isThenable<Uid | undefined>(uid)) return Promise.resolve(uid).then((u) => ({ answer: null, uid: u ?? null }));
-    return { answer: null, uid: uid ?? null };
+    if (isThenable<Uid | undefined>(uid)) return Promise.resolve(uid).then((u) => ({ answer: null, uid: checkedUid(u) }));
+    return { answer: null, uid: checkedUid(uid) };
   }
 
   #checks(req: Request, step: number): MaybePromise<HttpAnswer | null> {

@@ -11,7 +11,7 @@
  * - each recipe runs as a user runs it (`PORT=0 node --import tsx FILE`):
  *   the real chsk Node client, as `?user=alice`, gets its echo back over
  *   WebSocket and over Ajax; for Express the dashboard answers on
- *   `/ops/chsk` (admin from 127.0.0.1: it sees alice on both transports and
+ *   `/ops/chsk` (401 without the staff password; admin with it: it sees alice on both transports and
  *   its push reaches both clients) and other `/rt/…` URLs still reach
  *   Express; Ctrl-C (SIGINT) with the clients still connected ends the
  *   process, exit 0, port closed.
@@ -225,12 +225,16 @@ after(async () => {
   for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
 });
 
+/** The dashboard password the Express recipe reads from `$OPS_PASSWORD`. */
+const OPS_PASSWORD = "test-ops-password";
+const OPS = { authorization: `Basic ${btoa(`ops:${OPS_PASSWORD}`)}` };
+
 /** `PORT=0 node --import tsx test/fixtures/recipes/FILE`, resolved on its listening line. */
 async function startRecipe(file: string): Promise<Recipe> {
   const proc = spawn(process.execPath, ["--import", "tsx", join("test", "fixtures", "recipes", file)], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, PORT: "0", NO_COLOR: "1" },
+    env: { ...process.env, PORT: "0", NO_COLOR: "1", OPS_PASSWORD: OPS_PASSWORD },
   });
   started.push(proc);
   let out = "";
@@ -306,15 +310,20 @@ describe("the README recipes run as pasted", { concurrency: true }, () => {
     assert.equal(r.url, `${r.origin}/rt/chsk`);
     const byType = await echoOnBothTransports(r);
 
-    const page = await fetch(`${r.origin}/ops/chsk`, { signal: AbortSignal.timeout(5_000) });
+    // Without the password: 401 with a Basic challenge, so a browser asks for it.
+    const denied = await fetch(`${r.origin}/ops/chsk`, { signal: AbortSignal.timeout(5_000) });
+    assert.equal(denied.status, 401);
+    assert.match(denied.headers.get("www-authenticate") ?? "", /^Basic realm="ops"/);
+    await denied.arrayBuffer();
+    const page = await fetch(`${r.origin}/ops/chsk`, { headers: OPS, signal: AbortSignal.timeout(5_000) });
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type") ?? "", /^text\/html\b/);
     const html = await page.text();
     const token = /"actionToken":"([\w-]+)"/.exec(html)?.[1];
-    assert.ok(token, "a request from 127.0.0.1 gets the admin page (it carries the action token)");
+    assert.ok(token, "the staff password gets the admin page (it carries the action token)");
 
     // `user` from the query names the user, on both transports.
-    const users = (await (await fetch(`${r.origin}/ops/chsk/api/users`, { signal: AbortSignal.timeout(5_000) })).json()) as UsersMessage;
+    const users = (await (await fetch(`${r.origin}/ops/chsk/api/users`, { headers: OPS, signal: AbortSignal.timeout(5_000) })).json()) as UsersMessage;
     const alice = users.users.find((u) => u.uid === "alice");
     assert.ok(alice, `the dashboard sees alice: ${JSON.stringify(users.users)}`);
     assert.deepEqual([...alice.transports].sort(), ["ajax", "ws"]);
@@ -323,7 +332,7 @@ describe("the README recipes run as pasted", { concurrency: true }, () => {
     const pushes = [nextPush(byType.ws), nextPush(byType.ajax)];
     const pushed = await fetch(`${r.origin}/ops/chsk/api/push`, {
       method: "POST",
-      headers: { "content-type": "application/json", origin: r.origin, "x-chsk-dashboard": token },
+      headers: { ...OPS, "content-type": "application/json", origin: r.origin, "x-chsk-dashboard": token },
       body: JSON.stringify({ uid: "alice", event: '[:ops/note {:text "hi"}]' }),
       signal: AbortSignal.timeout(5_000),
     });

@@ -155,3 +155,23 @@ describe("server request checks", () => {
     }
   });
 });
+
+describe("userId results", () => {
+  it("a string or number uid is used; an object uid fails the request (500) instead of a connection no push can reach", async () => {
+    const uids: Record<string, unknown> = { s: "alice", n: 42, o: { id: 1 }, a: ["x"], b: true };
+    const srv = await startServer({ userId: (req) => uids[req.query["u"] ?? ""] as string });
+    const error = console.error;
+    console.error = () => {}; // the hook failure is logged once; keep the test output clean
+    try {
+      assert.deepEqual(await wsStatus(srv.port, "client-id=u1&u=s"), { status: 101, body: '[[:chsk/handshake ["alice" nil nil]] nil]' });
+      assert.deepEqual(await wsStatus(srv.port, "client-id=u2&u=n"), { status: 101, body: "[[:chsk/handshake [42 nil nil]] nil]" });
+      for (const u of ["o", "a", "b"]) {
+        assert.equal((await wsStatus(srv.port, `client-id=u3&u=${u}`)).status, 500, `ws ${u}`);
+        assert.equal((await ajaxGet(srv.base, `client-id=u4&handshake%3F=1&u=${u}`)).status, 500, `ajax ${u}`);
+      }
+    } finally {
+      console.error = error;
+      await srv.stop();
+    }
+  });
+});

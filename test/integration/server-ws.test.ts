@@ -319,3 +319,22 @@ describe("server WS transport wired twice", () => {
     }
   });
 });
+
+describe("server WS transport: binary frames to a text packer", () => {
+  it("UTF-8 bytes are read as text; bytes that are not UTF-8 close the socket with 1002 CHSK_ERR_UNPACK", async () => {
+    const srv = await startServer({}, (m) => {
+      if (m.id === "my/echo") m.reply?.(m.data);
+    });
+    try {
+      const { peer } = await openPeer(srv.port, "client-id=bin1");
+      peer.ws.send(Buffer.from('[[:my/echo "é"] "c1"]', "utf8"), { binary: true });
+      assert.equal(await peer.next(), '["é" "c1"]');
+      peer.ws.send(Buffer.from([0x5b, 0xff, 0xfe, 0x5d]), { binary: true });
+      const closed = await withTimeout(peer.closed, 3000, "close");
+      assert.deepEqual(closed, { code: CloseCode.PROTOCOL_ERROR, reason: "CHSK_ERR_UNPACK" });
+      assert.ok(srv.errors.some((e) => e.code === "CHSK_ERR_UNPACK"));
+    } finally {
+      await srv.stop();
+    }
+  });
+});

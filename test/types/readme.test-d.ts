@@ -2,13 +2,12 @@
  * The README's "Typed events" example, as it is printed there (keep the
  * two the same): it must compile, and the last lines check what it claims.
  */
-import { createClient } from "chsk/client";
-import { createServer } from "chsk/server";
 import { expectType } from "./helpers.js";
 
-declare function show(user: string, text: string): void;
-
 // --- README: begin ---------------------------------------------------------------
+import { createClient } from "chsk/client";
+import { createServer } from "chsk/server";
+
 interface Events {
   "chat/send":    { data: { text: string }; reply: { id: number } };            // client → server, with a reply
   "chat/typing":  { data: boolean };                                             // client → server, fire and forget
@@ -27,7 +26,7 @@ chsk.startRouter((msg) => {
 // Client
 const client = createClient<Events>({ url: "http://localhost:8080/chsk" });
 client.on("recv", ([id, data]) => {
-  if (id === "chat/message") show(data.user, data.text);
+  if (id === "chat/message") console.log(`${data.user}: ${data.text}`); // data: { user: string; text: string }
 });
 const { id } = await client.send(["chat/send", { text: "hi" }], 5000); // id: number
 client.send(["chat/typing", true]);

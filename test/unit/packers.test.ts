@@ -219,6 +219,18 @@ describe("transit: value model", () => {
     unpackErr(t, '["~#\'",["~#x"]]', "CHSK_ERR_UNPACK");
   });
 
+  it('reads "~i" integers beyond int64 exactly (transit-js would wrap them), and writes them as "~n"', () => {
+    const wire = '[["~:demo/echo",["~i12345678901234567890","~i-9223372036854775809","~i9223372036854775807",{"~i99999999999999999999":1}]],"x"]';
+    const v = unpackOk(t, wire) as [unknown, unknown];
+    const data = (v[0] as unknown[])[1] as unknown[];
+    assert.deepStrictEqual(data.slice(0, 3), [12345678901234567890n, -9223372036854775809n, 9223372036854775807n]);
+    assert.deepStrictEqual([...(data[3] as Map<unknown, unknown>).keys()], [99999999999999999999n]);
+    assert.equal(
+      t.pack(v),
+      '[["~:demo/echo",["~n12345678901234567890","~n-9223372036854775809","~i9223372036854775807",["^ ","~n99999999999999999999",1]]],"x"]',
+    );
+  });
+
   it("reads unknown tags as Tagged, and writes them back the same", () => {
     for (const wire of ['["~xabc"]', '[["~#my/t",["^ ","~:a",1]]]', '[{"~#my/t":[1]}]', '[["~#constructor","abc"]]', '[["~#toString",[1]]]']) {
       const value = unpackOk(t, wire) as unknown[];

@@ -146,6 +146,17 @@ function exactIntegers(text: string): string {
         j = text.indexOf('"', j + 1);
       }
       if (j < 0) return text; // unterminated: JSON.parse reports it
+      // `"~i…"` beyond int64: transit-js would wrap it (goog.math.Long), transit-clj reads a BigInt; read it as `"~n…"`.
+      if (j - i >= 22 && text.charCodeAt(i + 1) === 0x7e /* ~ */ && text.charCodeAt(i + 2) === 0x69 /* i */) {
+        const token = text.slice(i + 3, j);
+        if (INTEGER_RE.test(token)) {
+          const v = BigInt(token);
+          if (v > INT64_MAX || v < INT64_MIN) {
+            out += text.slice(last, i + 2) + "n";
+            last = i + 3;
+          }
+        }
+      }
       i = j;
       continue;
     }

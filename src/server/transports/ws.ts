@@ -38,6 +38,7 @@ import { isBlank, Request, writeRawAnswer } from "../request.js";
 import type { Transport, Uid } from "../types.js";
 
 const kConn = Symbol("chsk:conn");
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const OPEN = WebSocket.OPEN;
 const TEXT = { binary: false } as const;
 
@@ -266,7 +267,21 @@ export class WsTransport {
     // Any inbound frame is activity and answers a pending ping (no clock read here).
     conn.active = true;
     conn.pingedAt = 0;
-    const input: string | Uint8Array = this.binary && isBinary ? data : data.toString();
+    let input: string | Uint8Array;
+    if (this.binary && isBinary) input = data;
+    else if (!isBinary) input = data.toString(); // `ws` has already refused invalid UTF-8 in text frames (1007)
+    else {
+      // A binary frame to a text packer: its bytes must be UTF-8, not replaced with U+FFFD.
+      try {
+        input = strictUtf8.decode(data);
+      } catch {
+        if (core.taps.on) {
+          core.taps.emit({ type: "frame:in", transport: "ws", uid: conn.uid, clientId: conn.clientId, data, at: core.clock.now() });
+        }
+        this.#badFrame(conn, new ChskError("CHSK_ERR_UNPACK", "A binary frame that is not UTF-8 text, for a text packer", { closeCode: CloseCode.PROTOCOL_ERROR }));
+        return;
+      }
+    }
     const wire = this.#wire;
     wire.cbId = null;
     const r = decodeClientMessage(core.packer, input, core.limits, wire);
