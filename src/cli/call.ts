@@ -12,9 +12,10 @@ import { createClient as createNodeClient } from "../core/client/index.node.js";
 import type { Client, ClientOptions, ClientTapEvent, ClientType, Transport } from "../core/client/types.js";
 import { kw, readEdn, writeEdn } from "../core/edn/index.js";
 import { type PackerName, packerByName } from "../core/packers/index.js";
-import { packerWireFormat, sniffFrame } from "../core/packers/sniff.js";
+import { isWireFormat, packerWireFormat, sniffFrame } from "../core/packers/sniff.js";
 import type { Packer } from "../core/packers/types.js";
 import { ChskError, type ChskErrorCode, CloseCode, isChskError } from "../core/protocol/errors.js";
+import { encodeClientEvent } from "../core/protocol/codec.js";
 import { asEvent, type ChskEvent, validateEvent } from "../core/protocol/events.js";
 import { type CsrfContext, type Diagnosis, diagnoseFrame, diagnoseRefusal, networkReason, shortAnswer } from "./diagnose.js";
 import { type CliIo, ExitCode } from "./exit-codes.js";
@@ -31,12 +32,18 @@ export interface CallOptions {
   transport?: ClientType | undefined;
   /** @default "edn" */
   packer?: PackerName;
+  /**
+   * The CSRF token (no `/csrf` probe then). With `login` it goes with the
+   * login request (a login guarded by anti-forgery needs it), and the
+   * socket uses the token the login answers with, if any: a login starts
+   * a new session, whose token the old one is not.
+   */
   csrfToken?: string | undefined;
   params?: Record<string, string>;
   headers?: Record<string, string>;
   /** Initial cookies, `a=b; c=d`. */
   cookie?: string | undefined;
-  /** Log in as this uid first (`POST <origin>/login`). */
+  /** Log in as this uid first (`POST <origin>/login`); an empty or blank uid is a usage error. */
   login?: string | undefined;
   /** False: no `GET <origin>/csrf` probe. @default true */
   session?: boolean;
@@ -71,6 +78,8 @@ export const JSON_LINES_HELP = `With --json, stdout has one JSON object per line
   {"type":"sent"}                                       --no-reply: the event went out
   {"type":"push","id":"demo/hello","data":{"n":1}}      a push
   {"type":"error","code":"CHSK_ERR_TIMEOUT","message":"…","exit":3}
+An error's "code" is null when it has none: an interruption ("exit":130),
+a usage error such as a bad URL.
 EDN maps to JSON as chsk's json packer writes it: keywords and symbols
 become strings without the colon (:demo/hello → "demo/hello"), sets and
 lists arrays, #inst an ISO string, big integers keep every digit.`;
@@ -84,6 +93,20 @@ export function parseEventArg(text: string): ChskEvent | ChskError {
     return new ChskError("CHSK_ERR_BAD_EVENT", `not an event (${problem}): expected [:ns/name data?]`, { detail: { problem } });
   }
   return asEvent(r.value, true);
+}
+
+/**
+ * Why `event` can't be sent with `packer` (a big integer or a map with
+ * number keys in JSON, say), or undefined when it can. Packed as the client
+ * will pack it, so the answer comes before connecting.
+ */
+export function unwritableEvent(packer: Packer, event: ChskEvent, noReply: boolean): ChskError | undefined {
+  try {
+    encodeClientEvent(packer, event, noReply ? null : "000000");
+    return undefined;
+  } catch (e) {
+    return isChskError(e) ? e : new ChskError("CHSK_ERR_UNSUPPORTED_VALUE", e instanceof Error ? e.message : String(e), { cause: e });
+  }
 }
 
 /** An event as EDN, the way the user writes it: `[:demo/hello {:n 1}]`. */
@@ -173,7 +196,7 @@ function jsonPrinter(out: CliIo["stdout"]): Printer {
     sent: () => line(`{"type":"sent"}`),
     push: (ev) => line(`{"type":"push","id":${JSON.stringify(ev[0])},"data":${toJsonText(ev.length >= 2 ? ev[1] : null)}}`),
     failed: (o) =>
-      line(`{"type":"error","code":${JSON.stringify(o.code ?? "CHSK_ERR_TRANSPORT")},"message":${JSON.stringify(o.message ?? "")},"exit":${o.exit}}`),
+      line(`{"type":"error","code":${JSON.stringify(o.code ?? null)},"message":${JSON.stringify(o.message ?? "")},"exit":${o.exit}}`),
   };
 }
 
@@ -215,6 +238,11 @@ export async function runCall(options: CallOptions, deps: CallDeps): Promise<num
   } catch (e) {
     return usage(e instanceof Error ? e.message : String(e));
   }
+  if (event !== undefined) {
+    const unwritable = unwritableEvent(packer, event, options.noReply === true);
+    if (unwritable !== undefined) return usage(`the EVENT can't be written in ${packerName}: ${unwritable.message}`, unwritable.code);
+  }
+  if (options.login !== undefined && options.login.trim() === "") return usage("--login needs a uid, not an empty or blank one");
   const timeoutMs = options.timeoutMs ?? 5000;
   // A ws:// URL says which transport the user means.
   const type: ClientType = options.transport ?? (wsUrlGiven ? "ws" : "auto");
@@ -239,6 +267,9 @@ export async function runCall(options: CallOptions, deps: CallDeps): Promise<num
       ...(trace === undefined ? {} : { trace }),
     });
     csrfToken = s.csrfToken;
+    if (options.login !== undefined && options.csrfToken !== undefined && csrfToken !== options.csrfToken) {
+      trace?.("* --csrf-token went with the login; the socket uses the token the login answered with");
+    }
   } catch (e) {
     if (e instanceof HttpRefusal) {
       const noRoute = e.what === "login refused" && (e.status === 404 || e.status === 405);
@@ -311,6 +342,9 @@ interface Conversation {
 
 const TRANSPORT_NAMES: Record<Transport, string> = { ws: "WebSocket", ajax: "Ajax" };
 
+/** Decoder limits: a frame over them may well be a Sente message, only too large or deep to read. */
+const LIMIT_CODES: ReadonlySet<ChskErrorCode> = new Set(["CHSK_ERR_FRAME_TOO_LARGE", "CHSK_ERR_EDN_DEPTH"]);
+
 /**
  * The conversation, watched through the client's tap:
  *
@@ -342,7 +376,6 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
   const stopRecv = c.waitPush > 0 ? client.on("recv", (ev: ChskEvent) => (phase === "pushes" ? print(ev) : pending.push(ev))) : () => {};
 
   const expected = packerWireFormat(c.packerName);
-  const finalTransport: Transport = c.type === "ws" ? "ws" : "ajax";
   const tried: Transport[] = [c.type === "ajax" ? "ajax" : "ws"];
   /** Errors reported since the current attempt began, and each transport's last failure. */
   let attemptError: ChskError | undefined;
@@ -351,22 +384,39 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
   let awaitingWsReply = false;
   /** Why the connection closed after it opened (a push wait then fails). */
   let closedWhy: string | undefined;
+  /**
+   * "Not a Sente message" for a frame in a packer's format that the sniffer
+   * could not parse whole (too large or too deep for it): the client's own
+   * decoder, right after, may say it is a Sente message over a limit.
+   */
+  let suspect: Diagnosis | undefined;
+  const resolveSuspect = () => {
+    if (suspect !== undefined && !opened) done.resolve(Outcome.of(ExitCode.FAILED, suspect));
+    suspect = undefined;
+  };
 
   const stopTap = client.tap((ev) => {
     c.trace?.(formatTap(ev));
     switch (ev.type) {
       case "error":
         attemptError = ev.error;
+        if (LIMIT_CODES.has(ev.error.code)) suspect = undefined;
         return;
       case "frame:in": {
         if (opened || expected === undefined) return;
-        const d = diagnoseFrame(c.urls[ev.transport], sniffFrame(ev.data), expected, c.packerName, ev.transport === "ws" ? "sent" : "answered 200 with");
-        if (d !== undefined) done.resolve(Outcome.of(ExitCode.FAILED, d));
+        const s = sniffFrame(ev.data);
+        const d = diagnoseFrame(c.urls[ev.transport], s, expected, c.packerName, ev.transport === "ws" ? "sent" : "answered 200 with");
+        if (d === undefined) return;
+        if (d.code !== "CHSK_ERR_NOT_SENTE" || !isWireFormat(s.format)) return void done.resolve(Outcome.of(ExitCode.FAILED, d));
+        // The decoder's verdict comes synchronously after this tap event.
+        suspect = d;
+        queueMicrotask(resolveSuspect);
         return;
       }
       case "conn:open":
         if (!opened) c.printer.open(ev.transport, client.state.uid);
         opened = true;
+        suspect = undefined;
         attemptError = undefined;
         closedWhy = undefined;
         return;
@@ -376,14 +426,21 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
         failures[ev.transport] = error;
         if (ev.reason === "downgrading-ws-to-ajax") tried.push("ajax");
         if (ev.reason === "requested-disconnect") return;
+        resolveSuspect();
         if (!opened) {
-          if (ev.transport === finalTransport && ev.reason !== "downgrading-ws-to-ajax") done.resolve(connectFailure(c, tried, failures, ev.reason));
+          // Not a downgrade: the client would only retry the same transport. Either it was the
+          // last one to try, or (auto mode) its first frame was unreadable, which Ajax would not fix.
+          if (ev.reason !== "downgrading-ws-to-ajax") done.resolve(connectFailure(c, tried, failures, ev.reason));
           return;
         }
         closedWhy = closeWhy(client, ev.transport, ev.reason, error);
         if (awaitingWsReply && ev.transport === "ws") {
           const how = wsCloseText(client) ?? ev.reason;
-          done.resolve(new Outcome(ExitCode.FAILED, `the connection closed before the reply (${how})`, "CHSK_ERR_CLOSED"));
+          done.resolve(
+            ev.code === CloseCode.MESSAGE_TOO_BIG
+              ? new Outcome(ExitCode.FAILED, `the connection closed before the reply (${how}): the server refused the EVENT as too large`, "CHSK_ERR_FRAME_TOO_LARGE")
+              : new Outcome(ExitCode.FAILED, `the connection closed before the reply (${how})`, "CHSK_ERR_CLOSED"),
+          );
         } else if (phase === "pushes") {
           done.resolve(pushesCut(printed, c.waitPush, closedWhy));
         }
@@ -413,8 +470,15 @@ async function converse(client: Client, c: Conversation): Promise<Outcome> {
     } else if (c.event !== undefined) {
       const sentAt = Date.now();
       awaitingWsReply = client.state.type === "ws";
+      let sent: Promise<unknown>;
+      try {
+        sent = client.send(c.event, { timeoutMs: c.timeoutMs }) as Promise<unknown>;
+      } catch (e) {
+        // runCall checked the EVENT packs; a throw here is still one line, not a stack.
+        return replyFailure(e, c, 0);
+      }
       const reply = await Promise.race([
-        (client.send(c.event, { timeoutMs: c.timeoutMs }) as Promise<unknown>).then(
+        sent.then(
           (value) => ({ value }),
           (e: unknown) => replyFailure(e, c, Date.now() - sentAt),
         ),
@@ -485,7 +549,13 @@ function connectFailure(c: Conversation, tried: Transport[], failures: Partial<R
     return Outcome.of(ExitCode.FAILED, diagnoseRefusal(c.urls[t], last.status ?? 0, String(d["body"] ?? ""), d["contentType"] as string | undefined, c.csrf));
   }
   const why = (e: ChskError | undefined) =>
-    e === undefined ? `closed before the handshake (${reason})` : e.code === "CHSK_ERR_TRANSPORT" ? networkReason(e) : `${e.message} (${e.code})`;
+    e === undefined
+      ? `closed before the handshake (${reason})`
+      : e.code === "CHSK_ERR_TRANSPORT"
+        ? networkReason(e)
+        : LIMIT_CODES.has(e.code)
+          ? `its handshake is beyond this client's limits: ${e.message} (${e.code})`
+          : `${e.message} (${e.code})`;
   const parts = tried.map((t) => ({ t, why: why(failures[t]) }));
   const code = last?.code === "CHSK_ERR_TRANSPORT" || last === undefined ? "CHSK_ERR_TRANSPORT" : last.code;
   const named = (t: Transport) => `${TRANSPORT_NAMES[t]} ${c.urls[t]}`;
@@ -513,7 +583,13 @@ async function sendOnly(client: Client, event: ChskEvent, timeoutMs: number, end
     if (ev.type === "error") failed ??= ev.error;
   });
   try {
-    if (!client.send(event)) return new Outcome(ExitCode.FAILED, "not sent: the connection closed", "CHSK_ERR_CLOSED");
+    let sent: boolean;
+    try {
+      sent = client.send(event);
+    } catch (e) {
+      return replyFailure(e, c, 0);
+    }
+    if (!sent) return new Outcome(ExitCode.FAILED, "not sent: the connection closed", "CHSK_ERR_CLOSED");
     const by = deadline(timeoutMs);
     const done = await Promise.race([client.whenSent().then(() => "sent" as const), by.promise, ended]);
     by.cancel();

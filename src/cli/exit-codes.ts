@@ -8,7 +8,7 @@ export const ExitCode = {
    * closing before the reply or the awaited pushes.
    */
   FAILED: 1,
-  /** Usage error or bad input (an unparseable EVENT or URL, an unknown option). */
+  /** Usage error or bad input (an unparseable EVENT or URL, an EVENT the packer can't write, an unknown option). */
   USAGE: 2,
   /** No reply (or not enough pushes, or no connection) within the timeout. */
   TIMEOUT: 3,
@@ -22,7 +22,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   1    refused (HTTP status), login failed, connection or transport failure,
        wrong --packer, not a Sente endpoint, or the connection closed before
        the reply or the awaited pushes
-  2    usage error: invalid URL, EVENT or option
+  2    usage error: invalid URL, EVENT or option, or an EVENT the --packer
+       can't write (CHSK_ERR_UNSUPPORTED_VALUE)
   3    timeout: no connection / reply / pushes in time
   130  interrupted (SIGINT/SIGTERM)`;
 

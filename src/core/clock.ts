@@ -1,21 +1,35 @@
 /** Cancels a timer armed by a {@link Clock}. Idempotent. */
 export type Cancel = () => void;
 
+/** How one timer treats the process it runs in. */
+export interface TimerOptions {
+  /**
+   * Keep a Node process alive while the timer is pending. Only a client's
+   * reconnect timer asks for it: a client that means to be connected must
+   * not let its process exit while it waits to retry (socket.io-client does
+   * the same). Keep-alive and timeout timers stay unref'd: while they run,
+   * an open socket or a request in flight already holds the process.
+   * Ignored where there is no such notion (browsers, manual test clocks).
+   * @default false
+   */
+  ref?: boolean;
+}
+
 /**
  * Where every chsk timer comes from. Tests inject a manual clock; the
- * default uses the platform timers and never keeps a Node process alive.
+ * default uses the platform timers, which never keep a Node process alive
+ * unless a timer asks to ({@link TimerOptions.ref}).
  */
 export interface Clock {
   now(): number;
-  setTimer(ms: number, fn: () => void): Cancel;
+  setTimer(ms: number, fn: () => void, options?: TimerOptions): Cancel;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimer(ms, fn) {
+  setTimer(ms, fn, options) {
     const t = setTimeout(fn, ms) as unknown as { unref?: () => void };
-    // In Node a pending reconnect or keep-alive must not hold the process open.
-    t.unref?.();
+    if (options?.ref !== true) t.unref?.();
     return () => clearTimeout(t as unknown as ReturnType<typeof setTimeout>);
   },
 };

@@ -14,4 +14,4 @@ export * from "./protocol/errors.js";
 export * from "./protocol/events.js";
 export type * from "./protocol/event-map.js";
 export * from "./protocol/codec.js";
-export { type Cancel, type Clock, systemClock, type Unsubscribe } from "./clock.js";
+export { type Cancel, type Clock, systemClock, type TimerOptions, type Unsubscribe } from "./clock.js";

@@ -496,3 +496,160 @@ describe("--json: JSON lines on stdout", () => {
     assert.deepEqual(r, { code: 2, out: "", err: "chsk call: --push-timeout-ms needs --wait-push N\n" });
   });
 });
+
+describe("an EVENT the packer can't write: a usage error (exit 2) before connecting", () => {
+  const cases: [string, RegExp][] = [
+    ["[:demo/echo 12345678901234567890]", /cannot write the bigint 12345678901234567890 .*as JSON/],
+    ["[:demo/echo {1 :one}]", /cannot write a Map with a number key as JSON/],
+  ];
+  for (const [event, why] of cases) {
+    test(`--packer json ${event}`, async () => {
+      // Nothing listens: only a check before connecting can answer with exit 2.
+      const port = await closedPort();
+      const url = `http://127.0.0.1:${port}/chsk`;
+      const r = await call({ url, packer: "json", event });
+      assert.equal(r.code, 2, r.err);
+      assert.equal(r.out, "");
+      assert.match(r.err, /^chsk call: the EVENT can't be written in json: .* \(CHSK_ERR_UNSUPPORTED_VALUE\)\n$/);
+      assert.match(r.err, why);
+      const j = await call({ url, packer: "json", json: true, noReply: true, event });
+      assert.equal(j.code, 2);
+      const line = JSON.parse(j.out) as Record<string, unknown>;
+      assert.deepEqual({ ...line, message: undefined }, { type: "error", code: "CHSK_ERR_UNSUPPORTED_VALUE", message: undefined, exit: 2 });
+    });
+  }
+
+  test("the same EVENT in a packer that can write it goes through", async () => {
+    const app = await startReferenceServer({ port: 0, packer: "transit" });
+    try {
+      const r = await call({ url: `${app.url}/chsk`, packer: "transit", event: "[:demo/echo 12345678901234567890]" });
+      assert.deepEqual(r, { code: 0, out: "12345678901234567890\n", err: "" });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe("--login and --csrf-token", () => {
+  test("--login with an empty or blank uid is a usage error (exit 2), before any request", async () => {
+    const port = await closedPort();
+    for (const login of ["", "  "]) {
+      const r = await call({ url: `http://127.0.0.1:${port}/chsk`, login, event: "[:demo/whoami]" });
+      assert.deepEqual(r, { code: 2, out: "", err: "chsk call: --login needs a uid, not an empty or blank one\n" });
+    }
+  });
+
+  test("both: the token goes with the login; the socket uses the login's own token if it answers one, else the given one", async () => {
+    // A Sente-example-like login: guarded by the session's anti-forgery token, keeps the session (no token in the answer).
+    const sessions = new Map<string, { token: string; uid?: string }>();
+    const sessionOf = (cookies: Record<string, string>) => sessions.get(cookies["ring-session"] ?? "");
+    const seen: string[] = [];
+    const fake = await fakeServer(
+      { userId: (req) => sessionOf(req.cookies)?.uid ?? null, csrfToken: (req) => sessionOf(req.cookies)?.token ?? null },
+      (req, res) => {
+        seen.push(`${req.method} ${req.url} ${req.headers["x-csrf-token"] ?? "-"}`);
+        const session = sessions.get(cookieOf(req.headers.cookie, "ring-session") ?? "");
+        if (req.method === "POST" && req.url === "/login" && session && req.headers["x-csrf-token"] === session.token) {
+          let body = "";
+          req.on("data", (c: Buffer) => (body += c));
+          req.on("end", () => {
+            session.uid = new URLSearchParams(body).get("uid") ?? undefined;
+            res.end();
+          });
+          return;
+        }
+        res.statusCode = 403;
+        res.end("Invalid anti-forgery token");
+      },
+    );
+    const app = await startReferenceServer({ port: 0 });
+    try {
+      sessions.set("s1", { token: "tok-1" });
+      const kept = await call({ url: `${fake.url}/chsk`, cookie: "ring-session=s1", csrfToken: "tok-1", login: "ann", event: "[:example/whoami]" });
+      assert.deepEqual(kept, { code: 0, out: '"ann"\n', err: "" });
+      assert.deepEqual(seen, ["POST /login tok-1"], "the given token went with the login; no probe, no scraping");
+
+      // chsk serve's login starts a new session and answers its token: that one is used (and --verbose says so).
+      const fresh = await call({ url: `${app.url}/chsk`, csrfToken: "not-the-new-sessions", login: "bo", verbose: true, event: "[:demo/whoami]" });
+      assert.equal(fresh.code, 0, fresh.err);
+      assert.match(fresh.out, /^\{:uid "bo", /);
+      assert.match(fresh.err, /--csrf-token went with the login; the socket uses the token the login answered with/);
+    } finally {
+      await fake.close();
+      await app.close();
+    }
+  });
+});
+
+describe("--json: an interruption", () => {
+  test('SIGINT is {"code":null,…,"exit":130}, not a transport error', async () => {
+    const app = await startReferenceServer({ port: 0 });
+    try {
+      const ac = new AbortController();
+      const { io, deps } = capture();
+      const done = runCall({ url: `${app.url}/chsk`, json: true, waitPush: 1 }, { ...deps, signal: ac.signal });
+      await until(() => io.out.includes('"type":"open"'), 10_000, "the open line");
+      ac.abort();
+      assert.equal(await withTimeout(done, 10_000, "the call to end"), 130);
+      const lines = io.out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.deepEqual(lines.at(-1), { type: "error", code: null, message: "interrupted", exit: 130 });
+    } finally {
+      await app.close();
+    }
+  });
+
+  test('a usage error without a code is {"code":null,…,"exit":2}', async () => {
+    const r = await call({ url: "ftp://x", json: true, event: "[:a/b]" });
+    assert.equal(r.code, 2);
+    assert.equal((JSON.parse(r.out) as { code: unknown }).code, null);
+  });
+});
+
+describe("limits", () => {
+  test("a handshake too large to read fails the call at once (auto mode: no wait for a downgrade), naming the code", { timeout: 20_000 }, async () => {
+    const fake = await fakeServer({ csrfToken: null, handshakeData: () => "h".repeat(2_000_000) }, (_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    try {
+      for (const transport of ["auto", "ws", "ajax"] as const) {
+        // A timeout far beyond the test's own: waiting for it would fail the test.
+        const r = await call({ url: `${fake.url}/chsk`, transport, session: false, timeoutMs: 600_000, event: "[:demo/echo 1]" });
+        assert.equal(r.code, 1, `${transport}: ${r.err}`);
+        const tried = transport === "ajax" ? `Ajax ${fake.url}/chsk` : `WebSocket ${fake.url.replace("http:", "ws:")}/chsk`;
+        assert.equal(r.err, `chsk call: connection failed: ${tried}: its handshake is beyond this client's limits: EDN input larger than maxBytes 1048576 (CHSK_ERR_FRAME_TOO_LARGE)\n`);
+      }
+    } finally {
+      await fake.close();
+    }
+  });
+
+  test("a handshake nested too deep to read: the same, with CHSK_ERR_EDN_DEPTH (not taken for a non-Sente answer)", { timeout: 20_000 }, async () => {
+    const nested = (depth: number): unknown => (depth === 0 ? 1 : [nested(depth - 1)]);
+    const fake = await fakeServer({ csrfToken: null, handshakeData: () => nested(80) }, (_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    try {
+      const r = await call({ url: `${fake.url}/chsk`, session: false, timeoutMs: 600_000, event: "[:demo/echo 1]" });
+      assert.equal(r.code, 1, r.err);
+      assert.match(r.err, /: its handshake is beyond this client's limits: .* \(CHSK_ERR_EDN_DEPTH\)\n$/);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  test("ws: an EVENT over the server's maxFrameBytes: the 1009 close is named, with CHSK_ERR_FRAME_TOO_LARGE", { timeout: 20_000 }, async () => {
+    const fake = await fakeServer({ csrfToken: null, maxFrameBytes: 256 }, (_req, res) => {
+      res.statusCode = 404;
+      res.end();
+    });
+    try {
+      const r = await call({ url: `${fake.url}/chsk`, transport: "ws", session: false, timeoutMs: 600_000, event: `[:example/whoami "${"x".repeat(300)}"]` });
+      assert.equal(r.code, 1, r.err);
+      assert.equal(r.err, "chsk call: the connection closed before the reply (1009 message too big): the server refused the EVENT as too large (CHSK_ERR_FRAME_TOO_LARGE)\n");
+    } finally {
+      await fake.close();
+    }
+  });
+});

@@ -98,4 +98,24 @@ describe("client ack table", () => {
     assert.equal(t.resolve(id, 1), true);
     assert.equal(errors.length, 1);
   });
+  it("rejectOwned settles only the requests tagged with that owner, at once; forget drops one unsettled", async () => {
+    const clock = new ManualClock();
+    const t = new AckTable(clock);
+    const got: string[] = [];
+    t.add(5000, (e) => got.push(`a:${e?.code}`), 1);
+    const { promise } = t.addPromise(5000, 1);
+    t.add(5000, (e) => got.push(`b:${e?.code}`), 2);
+    t.add(5000, (e) => got.push(`c:${e?.code}`));
+    const gone = t.add(5000, (e) => got.push(`d:${e?.code}`), 1);
+    t.forget(gone);
+    t.rejectOwned(1, new ChskError("CHSK_ERR_FRAME_TOO_LARGE", "refused"));
+    await assert.rejects(promise, (e) => isChskError(e, "CHSK_ERR_FRAME_TOO_LARGE"));
+    assert.deepEqual(got, ["a:CHSK_ERR_FRAME_TOO_LARGE"]);
+    assert.equal(t.size, 2);
+    clock.advance(5000);
+    assert.deepEqual(got, ["a:CHSK_ERR_FRAME_TOO_LARGE", "b:CHSK_ERR_TIMEOUT", "c:CHSK_ERR_TIMEOUT"]);
+    t.rejectOwned(2, new ChskError("CHSK_ERR_FRAME_TOO_LARGE", "refused"));
+    assert.equal(got.length, 3);
+    assert.equal(clock.pending, 0);
+  });
 });

@@ -42,6 +42,28 @@ describe("client connection reducer", () => {
     assert.equal(s.pub.type, "ws");
   });
 
+  it("unreadable (a first WS frame the client can't read): close it with the code, retry, backoff from attempt 2, never downgrade; stale ones ignored", () => {
+    let { s } = run(initialConnState("auto", true), { type: "connect" });
+    let r = step(s, { type: "unreadable", conn: 1, code: 1009 }, ctx(5000));
+    assert.deepEqual(r.effects, [
+      { type: "close-transport", transport: "ws", conn: 1, code: 1009, reason: "unreadable frame" },
+      { type: "conn-ended", transport: "ws", conn: 1, reason: "unexpected", code: 1009 },
+      { type: "arm-retry", ms: 0 },
+    ]);
+    s = r.state;
+    assert.equal(s.phase, "waiting");
+    assert.equal(s.canDowngrade, true, "a later WS failure may still downgrade");
+    assert.equal(s.pub.lastClose, undefined, "it never opened");
+    // The socket's own close event afterwards changes nothing.
+    assert.deepEqual(step(s, { type: "closed", conn: 1, reason: "clean", wsClose: { code: 1009, reason: "", clean: true } }, ctx()).effects, []);
+    s = step(s, { type: "retry" }, ctx()).state;
+    assert.equal(s.transport, "ws");
+    r = step(s, { type: "unreadable", conn: 2, code: 1002 }, ctx(6000));
+    assert.deepEqual(r.effects.at(-1), { type: "arm-retry", ms: 2000 });
+    assert.equal(r.state.pub.udtNextReconnect, 8000);
+    assert.deepEqual(step(r.state, { type: "unreadable", conn: 1, code: 1002 }, ctx()).effects, [], "stale");
+  });
+
   it("connect while connecting/open is a no-op", () => {
     const { s } = run(initialConnState("ws", true), { type: "connect" });
     const r = step(s, { type: "connect" }, ctx());

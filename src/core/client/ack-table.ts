@@ -29,6 +29,8 @@ class Pending {
     readonly cb: ReplyCallback | null,
     readonly resolve: ((v: unknown) => void) | null,
     readonly reject: ((e: unknown) => void) | null,
+    /** What the request went out on (the client's attempt number), for {@link AckTable.rejectOwned}. */
+    readonly owner: number | undefined,
   ) {}
 }
 
@@ -68,27 +70,36 @@ export class AckTable {
     return this.#pending.has(id);
   }
 
-  /** Register a callback; returns its cb id. `cb(CHSK_ERR_TIMEOUT)` after `timeoutMs`. */
-  add(timeoutMs: number, cb: ReplyCallback): string {
-    return this.#insert(timeoutMs, cb, null, null);
+  /**
+   * Register a callback; returns its cb id. `cb(CHSK_ERR_TIMEOUT)` after `timeoutMs`.
+   * `owner` tags the request with what it went out on (see {@link rejectOwned}).
+   */
+  add(timeoutMs: number, cb: ReplyCallback, owner?: number): string {
+    return this.#insert(timeoutMs, cb, null, null, owner);
   }
 
   /** Register a promise; it rejects with CHSK_ERR_TIMEOUT after `timeoutMs`. */
-  addPromise(timeoutMs: number): { id: string; promise: Promise<unknown> } {
+  addPromise(timeoutMs: number, owner?: number): { id: string; promise: Promise<unknown> } {
     let res!: (v: unknown) => void;
     let rej!: (e: unknown) => void;
     const promise = new Promise<unknown>((a, b) => {
       res = a;
       rej = b;
     });
-    return { id: this.#insert(timeoutMs, null, res, rej), promise };
+    return { id: this.#insert(timeoutMs, null, res, rej, owner), promise };
   }
 
-  #insert(timeoutMs: number, cb: ReplyCallback | null, res: ((v: unknown) => void) | null, rej: ((e: unknown) => void) | null): string {
+  #insert(
+    timeoutMs: number,
+    cb: ReplyCallback | null,
+    res: ((v: unknown) => void) | null,
+    rej: ((e: unknown) => void) | null,
+    owner: number | undefined,
+  ): string {
     let id = this.#newId();
     while (this.#pending.has(id)) id = this.#newId();
     const deadline = this.#clock.now() + timeoutMs;
-    this.#pending.set(id, new Pending(id, deadline, timeoutMs, cb, res, rej));
+    this.#pending.set(id, new Pending(id, deadline, timeoutMs, cb, res, rej, owner));
     if (deadline < this.#timerAt) this.#arm(deadline);
     return id;
   }
@@ -117,6 +128,22 @@ export class AckTable {
     this.#pending.clear();
     this.#disarm();
     for (const p of all) this.#settle(p, error, undefined);
+  }
+
+  /** Drop `id` without settling it (its request was never sent). */
+  forget(id: string): void {
+    this.#pending.delete(id);
+  }
+
+  /** Settle with `error` every waiting request tagged `owner`; the others keep waiting. */
+  rejectOwned(owner: number, error: ChskError): void {
+    const owned: Pending[] = [];
+    for (const p of this.#pending.values()) if (p.owner === owner) owned.push(p);
+    if (owned.length === 0) return;
+    for (const p of owned) this.#pending.delete(p.id);
+    // Otherwise the timer may aim at a settled deadline: the sweep then finds nothing and re-arms.
+    if (this.#pending.size === 0) this.#disarm();
+    for (const p of owned) this.#settle(p, error, undefined);
   }
 
   /** Cancel the timer and forget every entry without settling it. */

@@ -19,7 +19,8 @@
  *      │             │   ┌─────────┐ │  └─ ws error/close, never opened over WS,
  *      │             └── │ waiting │◀┘     type "auto": DOWNGRADE → close old
  *      │                 └─────────┘ ◀─────┘   socket (1000), open Ajax, stay on Ajax
- *      │                  ▲  closed            transport closed:
+ *      │                  ▲  closed            transport closed, or its first WS frame
+ *      │                  │  / unreadable      unreadable (close 1009/1002, no downgrade):
  *      │                  │  (attempt n+1,     attempt 1 → retry now (0 ms)
  *      │                  │   backoff)         attempt n≥2 → backoffMs(n)
  *      │                  └─────────────────── (from connecting or open)
@@ -71,6 +72,11 @@ export type ConnInput =
   | { type: "ws-error"; conn: number; message: string }
   /** The attempt's transport is gone (WS `onclose`, Ajax poll failure). */
   | { type: "closed"; conn: number; reason: "clean" | "unexpected"; wsClose?: { code: number; reason: string; clean: boolean } }
+  /**
+   * A WS frame before the handshake could not be read (too large, too deep,
+   * not this packer's): end the attempt, closing the socket with `code`.
+   */
+  | { type: "unreadable"; conn: number; code: number }
   /** Record a refusal / failure for `state.lastError`. */
   | { type: "error"; code: ChskErrorCode; message: string; status?: number };
 
@@ -146,6 +152,18 @@ function downgrade(s: ConnState, fx: ConnEffect[], pub: ClientState, closeSocket
   fx.push({ type: "conn-ended", transport: "ws", conn: s.conn, reason: "downgrading-ws-to-ajax", ...(code === undefined ? {} : { code }) });
   const next: ConnState = { ...s, canDowngrade: false, attempt: 0, pub: closedPub(pub, "downgrading-ws-to-ajax", now) };
   return start(next, fx, "ajax");
+}
+
+/** The attempt ended on its own: retry, at once the first time, then with backoff (protocol.md §5.5). */
+function retryLater(s: ConnState, fx: ConnEffect[], pub: ClientState, reason: "clean" | "unexpected", code: number | undefined, ctx: StepContext): ConnState {
+  const now = ctx.now;
+  fx.push({ type: "conn-ended", transport: s.transport, conn: s.conn, reason, ...(code === undefined ? {} : { code }) });
+  pub = closedPub(pub, reason, now);
+  const attempt = s.attempt + 1;
+  const ms = attempt <= 1 ? 0 : Math.max(0, ctx.backoffMs(attempt));
+  if (ms > 0) pub = { ...pub, udtNextReconnect: now + ms };
+  fx.push({ type: "arm-retry", ms });
+  return { ...s, phase: "waiting", attempt, pub };
 }
 
 /** Pure: never mutates `s`, never reads a clock or random source except through `ctx`. */
@@ -232,19 +250,15 @@ export function step(s: ConnState, input: ConnInput, ctx: StepContext): StepResu
       if (s.transport === "ws" && s.canDowngrade) {
         return { state: downgrade(s, fx, pub, false, input.wsClose?.code, now), effects: fx };
       }
-      fx.push({
-        type: "conn-ended",
-        transport: s.transport,
-        conn: s.conn,
-        reason: input.reason,
-        ...(input.wsClose === undefined ? {} : { code: input.wsClose.code }),
-      });
-      pub = closedPub(pub, input.reason, now);
-      const attempt = s.attempt + 1;
-      const ms = attempt <= 1 ? 0 : Math.max(0, ctx.backoffMs(attempt));
-      if (ms > 0) pub = { ...pub, udtNextReconnect: now + ms };
-      fx.push({ type: "arm-retry", ms });
-      return { state: { ...s, phase: "waiting", attempt, pub }, effects: fx };
+      return { state: retryLater(s, fx, pub, input.reason, input.wsClose?.code, ctx), effects: fx };
+    }
+
+    case "unreadable": {
+      if (input.conn !== s.conn || !isActive(s)) return { state: s, effects: fx };
+      // The socket's own close event then finds the attempt over (phase "waiting").
+      fx.push({ type: "close-transport", transport: s.transport, conn: s.conn, code: input.code, reason: "unreadable frame" });
+      // No downgrade in auto mode: the server would send the same handshake over Ajax.
+      return { state: retryLater(s, fx, s.pub, "unexpected", input.code, ctx), effects: fx };
     }
 
     case "error": {

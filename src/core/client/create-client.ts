@@ -7,7 +7,7 @@
  * It is isomorphic: the platform entries (`index.ts` for browsers,
  * `index.node.ts` for Node) only fill in `webSocket` and `fetch`.
  */
-import { type Cancel, type Clock, systemClock, type Unsubscribe } from "../clock.js";
+import { type Cancel, type Clock, systemClock, type TimerOptions, type Unsubscribe } from "../clock.js";
 import { ednPacker } from "../packers/edn.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
 import { AJAX_CB, encodeClientEvent, encodeClientPong } from "../protocol/codec.js";
@@ -42,6 +42,8 @@ export const CLIENT_DEFAULTS = {
   wsPingTimeoutMs: 5_000,
   ajaxTimeoutMs: 60_000,
 };
+
+const KEEP_PROCESS: TimerOptions = { ref: true };
 
 const WS_RESERVED = new Set(["client-id", "csrf-token"]);
 const AJAX_RESERVED = new Set(["udt", "client-id", "handshake?"]);
@@ -267,15 +269,17 @@ class ChskClient implements Client, WsHost, AjaxHost {
     }
     let id: string;
     let promise: Promise<unknown> | undefined;
-    if (cb !== undefined) id = this.acks.add(timeoutMs, cb);
-    else ({ id, promise } = this.acks.addPromise(timeoutMs));
+    // Tagged with the attempt: a 1009 close fails the replies pending on that socket.
+    const owner = ws?.conn;
+    if (cb !== undefined) id = this.acks.add(timeoutMs, cb, owner);
+    else ({ id, promise } = this.acks.addPromise(timeoutMs, owner));
     let frame: string | Uint8Array;
     try {
       frame = encodeClientEvent(this.packer, event, id);
     } catch (e) {
-      // Unpackable data is a programming error: nothing is pending, throw now.
-      this.acks.reject(id, new ChskError("CHSK_ERR_UNSUPPORTED_VALUE", "unpackable"));
-      promise?.catch(() => {});
+      // Unpackable data is a programming error: nothing was sent, so nothing is pending
+      // (the callback is not called, the promise never returned); throw now.
+      this.acks.forget(id);
       throw e;
     }
     if (ws !== null && ws.send(frame)) return wantsPromise ? promise! : true;
@@ -452,7 +456,9 @@ class ChskClient implements Client, WsHost, AjaxHost {
         this.#retryCancel = null;
         // Sente's retry 1 is a direct call, not a timer.
         if (fx.ms <= 0) this.#queue.push({ type: "retry" });
-        else this.#retryCancel = this.clock.setTimer(fx.ms, this.#onRetry);
+        // Ref'd: between attempts nothing else holds a Node process, and a client
+        // that means to be connected must not let it exit (close() cancels it).
+        else this.#retryCancel = this.clock.setTimer(fx.ms, this.#onRetry, KEEP_PROCESS);
         return;
       case "cancel-retry":
         this.#retryCancel?.();

@@ -16,7 +16,7 @@ import type { Client, ClientOptions, WebSocketFactory, WebSocketLike } from "./t
 export type * from "./types.js";
 export { expBackoff, reconnectDelayMs } from "./backoff.js";
 export { CLIENT_DEFAULTS } from "./create-client.js";
-export { type Clock, type Cancel, type Unsubscribe, systemClock } from "../clock.js";
+export { type Clock, type Cancel, type TimerOptions, type Unsubscribe, systemClock } from "../clock.js";
 export { ChskError, type ChskErrorCode, CloseCode, isChskError } from "../protocol/errors.js";
 export { type ChskEvent, Reserved, validateEvent } from "../protocol/events.js";
 export type * from "../protocol/event-map.js";

@@ -125,6 +125,13 @@ export interface ClientOptions {
   /** Platform hooks; the Node and browser entries fill these in. */
   webSocket?: WebSocketFactory | null;
   fetch?: typeof fetch;
+  /**
+   * Where the client's timers come from. With the default, a Node client
+   * that is waiting to reconnect keeps its process alive (its retry timer is
+   * ref'd) until it opens, or until `disconnect()` / `close()`; its other
+   * timers never hold the process.
+   * @default systemClock
+   */
   clock?: Clock;
   /** Aborting disconnects the client for good. */
   signal?: AbortSignal;
@@ -197,7 +204,8 @@ export interface Client<E extends EventMap<E> = DefaultEventMap> {
   /** Fire and forget with options (`{ flush }`) but no `timeoutMs`. */
   send<K extends ClientSentId<E>>(event: EventTuple<K, EventData<E, K>>, options: SendOptions & { timeoutMs?: undefined }): boolean;
   /**
-   * Request/reply: resolves with the reply; rejects with CHSK_ERR_CLOSED / _TIMEOUT / _TRANSPORT.
+   * Request/reply: resolves with the reply; rejects with CHSK_ERR_CLOSED / _TIMEOUT / _TRANSPORT,
+   * or CHSK_ERR_FRAME_TOO_LARGE when the server closes the WebSocket with 1009 before replying.
    * With an event map, only events that declare a `reply` can be sent this way.
    */
   send<K extends ReplyId<E>>(event: EventTuple<K, EventData<E, K>>, options: SendOptions & { timeoutMs: number }): Promise<EventReply<E, K>>;
@@ -213,7 +221,7 @@ export interface Client<E extends EventMap<E> = DefaultEventMap> {
   startRouter(handler: (msg: ClientEventMsg<E>) => void | Promise<void>, options?: { onError?: (e: unknown, msg: ClientEventMsg<E>) => void }): Unsubscribe;
   tap(listener: (event: ClientTapEvent) => void): Unsubscribe;
   connect(): void;
-  /** Sente's `chsk-disconnect!`: closes with 1000 and stops retrying. */
+  /** Sente's `chsk-disconnect!`: closes with 1000 and stops retrying (in Node, the process may then exit). */
   disconnect(): void;
   /** Sente's `chsk-reconnect!`. */
   reconnect(): void;
@@ -229,6 +237,11 @@ export interface Client<E extends EventMap<E> = DefaultEventMap> {
    * would abort.
    */
   whenSent(): Promise<void>;
+  /**
+   * Close for good: the transport, the retry timer, pending replies
+   * (CHSK_ERR_CLOSED). Until then (or `disconnect()`), a Node client that
+   * is connected or waiting to reconnect keeps its process alive.
+   */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }

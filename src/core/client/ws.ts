@@ -11,7 +11,7 @@ import type { Cancel, Clock } from "../clock.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
 import { decodeServerMessage, encodeClientEvent } from "../protocol/codec.js";
 import { packerMismatch } from "./first-frame.js";
-import { ChskError } from "../protocol/errors.js";
+import { ChskError, CloseCode } from "../protocol/errors.js";
 import { type ChskEvent, Reserved } from "../protocol/events.js";
 import type { AckTable } from "./ack-table.js";
 import type { ConnInput } from "./conn-machine.js";
@@ -149,7 +149,7 @@ export class WsConn {
     if (this.#closed || !this.#host.isCurrent(this.conn)) return;
     if (!this.#activity) {
       const host = this.#host;
-      const id = host.acks.add(this.#pingTimeoutMs, this.#onPingReply);
+      const id = host.acks.add(this.#pingTimeoutMs, this.#onPingReply, this.conn);
       if (!this.send(encodeClientEvent(host.packer, PING_EVENT, id))) {
         host.acks.reject(id, new ChskError("CHSK_ERR_TRANSPORT", "Keep-alive ping could not be sent"));
         return;
@@ -173,13 +173,17 @@ export class WsConn {
     host.frameIn("ws", data);
     const r = decodeServerMessage(host.packer, data, "ws", host.limits);
     if (!host.isOpen() && (!r.ok || r.value.kind !== "handshake")) {
-      const mismatch = packerMismatch(host.packer, data);
-      if (mismatch !== null) {
-        host.report(mismatch, true);
+      // Before the handshake the socket is useless until a frame can be read:
+      // end the attempt (as a failed Ajax poll does) instead of waiting forever.
+      const failure = packerMismatch(host.packer, data) ?? (r.ok ? null : r.error);
+      if (failure !== null) {
+        host.report(failure, true);
+        host.dispatch({ type: "unreadable", conn: this.conn, code: failure.code === "CHSK_ERR_FRAME_TOO_LARGE" ? CloseCode.MESSAGE_TOO_BIG : CloseCode.PROTOCOL_ERROR });
         return;
       }
     }
     if (!r.ok) {
+      // Once open, an unreadable frame is dropped and the connection kept (Sente logs it).
       host.report(r.error, false);
       return;
     }
@@ -222,16 +226,37 @@ export class WsConn {
   }
 
   #onClose(ev: { code: number; reason: string; wasClean: boolean }): void {
+    // Closed by us (disconnect, an unreadable frame): a 1009 is then our own code echoed.
+    const closedByUs = this.#closed;
     this.#stopKalive();
     this.#closed = true;
     this.#socket = null;
     const code = typeof ev?.code === "number" ? ev.code : 1006;
     const clean = Boolean(ev?.wasClean);
+    const reason = typeof ev?.reason === "string" ? ev.reason : "";
+    if (code === CloseCode.MESSAGE_TOO_BIG && !closedByUs && this.#host.isCurrent(this.conn)) this.#refusedAsTooLarge(reason);
     this.#host.dispatch({
       type: "closed",
       conn: this.conn,
       reason: clean ? "clean" : "unexpected",
-      wsClose: { code, reason: typeof ev?.reason === "string" ? ev.reason : "", clean },
+      wsClose: { code, reason, clean },
     });
+  }
+
+  /**
+   * The server closed with 1009: it refused a frame of ours as too large.
+   * Said on the tap and in `state.lastError`, and the replies pending on this
+   * socket fail now with that error: their requests (the big one among them)
+   * died with the socket, and a reply never comes over another one. (Sente
+   * lets them time out; so does chsk for any other close.)
+   */
+  #refusedAsTooLarge(reason: string): void {
+    const error = new ChskError(
+      "CHSK_ERR_FRAME_TOO_LARGE",
+      `The server refused a frame as too large (WebSocket close 1009${reason === "" ? "" : ` ${reason}`})`,
+      { closeCode: CloseCode.MESSAGE_TOO_BIG },
+    );
+    this.#host.report(error, true);
+    this.#host.acks.rejectOwned(this.conn, error);
   }
 }
