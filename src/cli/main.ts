@@ -13,7 +13,7 @@ import { collectHeader, collectParam, parseOrigins, parsePort, parsePositiveInt 
 import { exitAfterFlush, terminationSignal } from "./process.js";
 import { runServe } from "./serve.js";
 import { webUi } from "../server/demo/web/index.js";
-import { dashboardTokenProblem } from "../server/demo/visibility.js";
+import { allowedHostProblem, dashboardTokenProblem } from "../server/demo/visibility.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 const io = { stdout: process.stdout, stderr: process.stderr };
@@ -44,6 +44,7 @@ interface ServeFlags {
   dashboardAdmin?: boolean;
   dashboardToken?: string;
   publicDashboard?: boolean;
+  allowedHosts?: string[];
   maxFrameBytes?: number;
   maxDepth?: number;
   maxPendingPolls?: number;
@@ -54,6 +55,17 @@ interface ServeFlags {
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   idleTimeoutMs?: number;
+}
+
+/** `--allowed-hosts a.test,.b.test`: checked here, so a bad name is a usage error (exit 2). */
+function parseAllowedHosts(value: string): string[] {
+  const names = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (names.length === 0) throw new InvalidArgumentError("expected at least one host name");
+  for (const name of names) {
+    const problem = allowedHostProblem(name);
+    if (problem !== null) throw new InvalidArgumentError(problem);
+  }
+  return names;
 }
 
 /** `--dashboard-token`: checked here, so a bad one is a usage error (exit 2). */
@@ -83,6 +95,11 @@ program
       .conflicts("publicDashboard"),
   )
   .option("--public-dashboard", "no token: the dashboard and user ids are open to everyone, even beyond loopback")
+  .option(
+    "--allowed-hosts <names>",
+    "on loopback: Host names besides localhost and loopback addresses that may see the dashboard and user ids (comma-separated; .name.test for subdomains too)",
+    parseAllowedHosts,
+  )
   .option("--max-frame-bytes <n>", "largest WS frame / Ajax POST body accepted (default: 1048576)", parsePositiveInt)
   .option("--max-depth <n>", "deepest nesting accepted in received data (default: 64)", parsePositiveInt)
   .option("--max-pending-polls <n>", "Ajax polls one client may hold open (default: 2)", parsePositiveInt)
@@ -110,10 +127,13 @@ Sessions are signed cookies, so they survive restarts; the key is
 $CHSK_SESSION_SECRET, else ~/.chsk/session-secret (created on first run).
 
 Who sees whom: on loopback (the default host) the dashboard and /api/stats
-are open. Listening beyond it (--host 0.0.0.0), the dashboard, the user ids
-in /api/stats and the admin actions need a token: --dashboard-token (or
-$CHSK_DASHBOARD_TOKEN), else one is generated and printed with the dashboard
-link; without it /api/stats gives counts only. --public-dashboard opens them.`,
+are open to requests addressed to localhost or a loopback address (any port)
+or a name given with --allowed-hosts; any other Host header (a DNS-rebinding
+page, a proxy's public name) is treated as beyond loopback. Listening beyond
+it (--host 0.0.0.0), the dashboard, the user ids in /api/stats and the admin
+actions need a token: --dashboard-token (or $CHSK_DASHBOARD_TOKEN), else one
+is generated and printed with the dashboard link; without it /api/stats
+gives counts only. --public-dashboard opens them (no token, no Host check).`,
   )
   .action(async (flags: ServeFlags) => {
     const code = await runServe(
@@ -129,6 +149,7 @@ link; without it /api/stats gives counts only. --public-dashboard opens them.`,
         dashboardAdmin: flags.dashboardAdmin ?? false,
         dashboardToken: flags.dashboardToken,
         publicDashboard: flags.publicDashboard ?? false,
+        ...(flags.allowedHosts === undefined ? {} : { allowedHosts: flags.allowedHosts }),
         limits: {
           maxFrameBytes: flags.maxFrameBytes,
           maxDepth: flags.maxDepth,
@@ -178,11 +199,11 @@ program
   .argument("[event]", 'the event in EDN, e.g. \'[:demo/echo {:a 1}]\' (optional with --wait-push)')
   .addOption(new Option("--transport <type>", 'ws, ajax, or auto: WebSocket, then Ajax if it fails (default: "auto"; "ws" for a ws:// URL)').choices(["ws", "ajax", "auto"]))
   .addOption(new Option("--packer <name>", "wire format, as the server's (EVENT is always written in EDN)").choices([...PACKER_NAMES]).default("edn"))
-  .option("--csrf-token <token>", "CSRF token to send (skips the /csrf probe)")
+  .option("--csrf-token <token>", "CSRF token to send (skips the /csrf probe); with --login it goes with the login, and the socket uses the token the login answers with, if any")
   .option("--param <k=v>", "extra query param on connect (repeatable)", collectParam)
   .option("--header <name:value>", "extra HTTP header (repeatable)", collectHeader)
   .option("--cookie <cookies>", 'cookies to send, "a=b; c=d"')
-  .option("--login <uid>", "POST <origin>/login as uid first and use that session")
+  .option("--login <uid>", "POST <origin>/login as uid (not empty) first and use that session")
   .option("--no-session", "don't probe GET <origin>/csrf for a token and session")
   .option("--timeout-ms <ms>", "bound on each HTTP request, connecting, and the reply", parsePositiveInt, 5000)
   .option("--no-reply", "send without asking for a reply, for events whose handler never replies")
@@ -199,7 +220,9 @@ that, the token is scraped from GET <origin>/ (a stock Sente page).
 
 The first frame is checked: a server using another packer fails at once
 ("the server speaks edn, not transit: try --packer edn"), and so does a URL
-that is not a Sente endpoint (a page, a 404). Errors go to stderr, one line
+that is not a Sente endpoint (a page, a 404) or a handshake too large or
+deep to read. An EVENT the packer can't write (a big integer or a map with
+number keys in JSON) is a usage error. Errors go to stderr, one line
 each, ending with a stable code: chsk call: no reply within 5000 ms
 (CHSK_ERR_TIMEOUT).
 

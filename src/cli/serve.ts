@@ -2,7 +2,8 @@
  * `chsk serve`: runs the reference server until `signal` aborts (SIGINT /
  * SIGTERM in the CLI), then closes it gracefully.
  */
-import { startReferenceServer, type ReferenceServer, type WebHook, type WebHookFactory } from "../server/demo/app.js";
+import { isIP } from "node:net";
+import { httpUrl, startReferenceServer, type ReferenceServer, type WebHook, type WebHookFactory } from "../server/demo/app.js";
 import { createLogger, type LogFormat, silentLogger } from "../server/demo/logger.js";
 import type { PackerName } from "../core/packers/index.js";
 import { type CliIo, ExitCode } from "./exit-codes.js";
@@ -33,6 +34,8 @@ export interface ServeOptions {
   dashboardToken?: string | undefined;
   /** The dashboard and identities are open to everyone, wherever it listens (`--public-dashboard`). @default false */
   publicDashboard?: boolean;
+  /** On loopback: more `Host` names that may see the dashboard and identities (`--allowed-hosts`). @default [] */
+  allowedHosts?: readonly string[];
   /** The browser demo page / dashboard (see `WebHook`). */
   web?: WebHook | WebHookFactory;
   /** Server limits (`createServer` options of the same names); unset: the library's defaults. */
@@ -68,16 +71,29 @@ export interface ServeDeps extends CliIo {
 const definedOnly = <T extends object>(o: T): { [K in keyof T]?: number } =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
 
+/** The first line, exactly: tools wait for it and read the URL (the listen address, even a wildcard). */
 export const listeningLine = (url: string) => `chsk serve listening on ${url}`;
 
 /**
+ * Where a browser on this machine reaches a server listening on `host`:
+ * the listen address itself, except for a wildcard (`0.0.0.0`, `::`),
+ * which browsers refuse to open; the matching loopback address then.
+ */
+export function browseUrl(host: string, port: number): string {
+  const wildcard = isIP(host) !== 0 && /^[0.:]+$/.test(host);
+  return httpUrl(wildcard ? (isIP(host) === 6 ? "::1" : "127.0.0.1") : host, port);
+}
+
+/**
  * What a newcomer needs after the listening line (which stays first: tools
- * wait for it): the pages, and a first command to try.
+ * wait for it): the pages, and a first command to try. `url` is where a
+ * browser goes ({@link browseUrl}). `npx`: after `npm install chsk` the
+ * command is in `node_modules/.bin`, not on the PATH.
  */
 export function startHints(url: string, options: Pick<ServeOptions, "web" | "packer">, dashboardToken?: string): string {
   const packer = options.packer === undefined || options.packer === "edn" ? "" : ` --packer ${options.packer}`;
   const pages = options.web === undefined ? "" : `demo:      ${url}/\ndashboard: ${dashboardUrl(url, dashboardToken)}\n`;
-  return `${pages}try:       chsk call${packer} ${url}/chsk '[:demo/echo {:a 1}]'\n`;
+  return `${pages}try:       npx chsk call${packer} ${url}/chsk '[:demo/echo {:a 1}]'\n`;
 }
 
 /** The dashboard link; with the token when one is needed (the page trades it for a cookie). */
@@ -107,6 +123,7 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
       dashboardAdmin: options.dashboardAdmin ?? false,
       ...(options.dashboardToken === undefined ? {} : { dashboardToken: options.dashboardToken }),
       publicDashboard: options.publicDashboard ?? false,
+      ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
       serverOptions: definedOnly(options.limits ?? {}),
       ...definedOnly(options.timeouts ?? {}),
       ...(options.web === undefined ? {} : { web: options.web }),
@@ -124,8 +141,9 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
   }
 
   deps.stdout.write(`${listeningLine(server.url)}\n`);
-  if (!options.quiet) deps.stdout.write(startHints(server.url, options, server.dashboardToken));
-  if (server.dashboardToken !== undefined && options.web !== undefined) deps.stdout.write(tokenNote(server.url, server.dashboardToken, options.quiet ?? false));
+  const browse = browseUrl(server.host, server.port);
+  if (!options.quiet) deps.stdout.write(startHints(browse, options, server.dashboardToken));
+  if (server.dashboardToken !== undefined && options.web !== undefined) deps.stdout.write(tokenNote(browse, server.dashboardToken, options.quiet ?? false));
   log.info("ready", {
     packer: server.chsk.packer.name,
     csrf: options.csrf ?? true,

@@ -253,6 +253,8 @@ class Server implements ChskServer {
     this.#closing = this.#ws.closeAll().then(() => {
       core.registry.clear();
       core.taps.clear();
+      // A throwing listener must not stop close() from settling (nor the other listeners).
+      core.events.emit("close", [], (err) => core.hookFailed(err));
       core.events.clear();
     });
     return this.#closing;

@@ -263,6 +263,12 @@ export interface ServerEvents<E extends EventMap<E> = DefaultEventMap> {
   "uidport:open": (uid: Uid) => void;
   "uidport:close": (uid: Uid) => void;
   error: (error: ChskError) => void;
+  /**
+   * Once, when `close()` has closed every connection (before it resolves).
+   * What is tied to the server ends here: a mounted dashboard ends its
+   * feeds, so `await chsk.close(); http.close()` finds no stream holding on.
+   */
+  close: () => void;
 }
 
 /**

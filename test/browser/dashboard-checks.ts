@@ -65,3 +65,32 @@ export function layoutProblems(page: Page): Promise<string[]> {
     return problems;
   })()`) as Promise<string[]>;
 }
+
+/**
+ * Text with bidi controls (a U+202E in a user id) that can reorder its
+ * neighbours ("ålice 😀 [ws] live"): the nearest ancestor that ends its
+ * reach (one with `unicode-bidi: isolate`, like `<bdi>`, or a block) must
+ * hold that text and nothing else.
+ */
+export function bidiProblems(page: Page): Promise<string[]> {
+  return page.evaluate(`(() => {
+    const problems = [];
+    const controls = /[\\u202a-\\u202e\\u2066-\\u2069]/;
+    const walker = document.createTreeWalker(document.querySelector("main"), NodeFilter.SHOW_TEXT);
+    let seen = 0;
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      if (!controls.test(n.data)) continue;
+      seen++;
+      let a = n.parentElement;
+      for (; a; a = a.parentElement) {
+        const s = getComputedStyle(a);
+        if (["isolate", "isolate-override", "plaintext"].includes(s.unicodeBidi) || !s.display.startsWith("inline")) break;
+      }
+      if (a && a.textContent !== n.data) {
+        problems.push("not isolated: " + JSON.stringify(n.data) + " shares <" + a.tagName.toLowerCase() + (a.id ? "#" + a.id : "") + (a.className ? "." + a.className : "") + "> with " + JSON.stringify(a.textContent));
+      }
+    }
+    if (seen === 0) problems.push("no text with bidi controls on the page");
+    return problems;
+  })()`) as Promise<string[]>;
+}

@@ -26,7 +26,7 @@ import {
   startServe,
   waitOpen,
 } from "./helpers.js";
-import { layoutProblems, timeFormatProblems } from "./dashboard-checks.js";
+import { bidiProblems, layoutProblems, timeFormatProblems } from "./dashboard-checks.js";
 
 /**
  * Records, in the dashboard page, when each (user, client id) row first
@@ -160,6 +160,16 @@ describe("dashboard (Chromium)", () => {
       await screenshot(dash, "dashboard-375.png");
       await dash.setViewportSize({ width: 1280, height: 860 });
       await l.close();
+
+      // A right-to-left override in a user id reverses nothing around it, on the dashboard or the demo page.
+      const rtlUid = "\u202eålice 😀";
+      const r = await openDemo(await profile(), serve.url, { uid: rtlUid });
+      await r.evaluate(() => window.chsk.send(["demo/echo", 1], 5000));
+      await dash.waitForFunction((u) => [...document.querySelectorAll("#frames-body td.uid")].some((td) => td.textContent === u), rtlUid, { timeout: 5000 });
+      await dash.waitForSelector(`#users tr[data-uid="${rtlUid}"]`, { timeout: 5000 });
+      assert.deepEqual(await bidiProblems(dash), [], "dashboard");
+      assert.deepEqual(await bidiProblems(r), [], "demo page");
+      await r.close();
 
       // When alice closes both tabs, she stays listed through the grace period, then goes.
       const closedAt = Date.now();

@@ -66,6 +66,16 @@ describe("server restart (Chromium)", () => {
       assert.equal(await t.page.evaluate(() => window.chsk.send(["demo/echo", "back"], 5000)), "back");
     }
 
+    // An error from the outage (a failed attempt while the server was away) is not shown as the open connection's.
+    let sawError = false;
+    for (const t of tabs) {
+      if ((await demoState(t.page)).lastError === null) continue;
+      sawError = true;
+      const text = (await t.page.textContent("#st-last-error")) ?? "";
+      assert.match(text, /^– \(CHSK_ERR_\w+( \(HTTP \d+\))? at \d\d:\d\d:\d\d, before the last reconnect\)$/, `${t.name}: Last error "${text}"`);
+    }
+    assert.ok(sawError, "a tab saw an attempt fail while the server was away");
+
     // The dashboard's feed reconnects too, and lists every tab again.
     for (const i of ids.keys()) await dash.waitForSelector(row(i), { timeout: 10_000 });
     await dash.waitForSelector('#feed-pill[data-state="live"]');

@@ -66,6 +66,20 @@ for (const packer of PACKERS) {
         assert.ok(r.stdout.includes(transport), r.stdout);
       }
     });
+
+    if (packer === "json") {
+      test("an EVENT json can't write (a big integer, a map with number keys): one line, exit 2, never a stack", async () => {
+        for (const event of ["[:demo/echo 12345678901234567890]", "[:demo/echo {1 :one}]"]) {
+          const r = await runCli(["call", "--packer", packer, `${srv.url}/chsk`, event]);
+          assert.equal(r.code, 2, r.stderr);
+          assert.equal(r.stdout, "");
+          assert.match(r.stderr, /^chsk call: the EVENT can't be written in json: cannot write .* as JSON \(CHSK_ERR_UNSUPPORTED_VALUE\)\n$/);
+          const j = await runCli(["call", "--json", "--packer", packer, `${srv.url}/chsk`, event]);
+          assert.equal(j.code, 2, j.stderr);
+          assert.match(j.stdout, /^\{"type":"error","code":"CHSK_ERR_UNSUPPORTED_VALUE","message":"the EVENT can't be written in json: .*","exit":2\}\n$/);
+        }
+      });
+    }
   });
 }
 
@@ -160,6 +174,8 @@ describe("serve (edn) behaviours", () => {
     assert.match(notEvent.stderr, /invalid EVENT: .*\(CHSK_ERR_BAD_EVENT\)/);
     const missing = await runCli(["call", `${srv.url}/chsk`]);
     assert.equal(missing.code, 2);
+    const noUid = await runCli(["call", "--login", "", `${srv.url}/chsk`, "[:demo/whoami]"]);
+    assert.deepEqual([noUid.code, noUid.stderr], [2, "chsk call: --login needs a uid, not an empty or blank one\n"]);
   });
 
   for (const transport of ["ws", "ajax"] as const) {
@@ -271,13 +287,13 @@ test("serve prints the listening line first, then the demo and dashboard URLs an
   assert.equal(f.code, 0);
   assert.equal(
     f.stdout,
-    `chsk serve listening on ${srv.url}\ndemo:      ${srv.url}/\ndashboard: ${srv.url}/dashboard\ntry:       chsk call ${srv.url}/chsk '[:demo/echo {:a 1}]'\n`,
+    `chsk serve listening on ${srv.url}\ndemo:      ${srv.url}/\ndashboard: ${srv.url}/dashboard\ntry:       npx chsk call ${srv.url}/chsk '[:demo/echo {:a 1}]'\n`,
   );
   // --open is still accepted (it no longer changes anything).
   const open = await serve(["--open", "--packer", "transit"]);
   const o = await open.stop();
   assert.equal(o.code, 0);
-  assert.match(o.stdout, /\ndashboard: http:\/\/\S+\/dashboard\ntry: {7}chsk call --packer transit http:\/\/\S+\/chsk /);
+  assert.match(o.stdout, /\ndashboard: http:\/\/\S+\/dashboard\ntry: {7}npx chsk call --packer transit http:\/\/\S+\/chsk /);
   const lines = f.stderr.trim().split("\n").map((l) => JSON.parse(l) as { level: string; msg: string });
   assert.ok(lines.some((l) => l.msg === "conn:open"));
   assert.ok(lines.every((l) => typeof l.level === "string"));
@@ -349,7 +365,7 @@ test("serve's limit flags: an oversized or too-deep event is refused with its co
   // Over WS the server closes the socket; the call says so instead of waiting for a reply that cannot come.
   const bigWs = await runCli(["call", "--transport", "ws", url, big]);
   assert.equal(bigWs.code, 1, bigWs.stderr);
-  assert.match(bigWs.stderr, /the connection closed before the reply \(1009 message too big\)/);
+  assert.match(bigWs.stderr, /the connection closed before the reply \(1009 message too big\): the server refused the EVENT as too large \(CHSK_ERR_FRAME_TOO_LARGE\)\n$/);
   const deepWs = await runCli(["call", "--transport", "ws", url, deep]);
   assert.equal(deepWs.code, 1, deepWs.stderr);
   assert.match(deepWs.stderr, /the connection closed before the reply \(1002 CHSK_ERR_EDN_DEPTH\)/);

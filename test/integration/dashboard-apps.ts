@@ -6,7 +6,7 @@
  * its `auth` hook maps to a dashboard access level.
  */
 import { once } from "node:events";
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from "node:http";
+import { createServer as createHttpServer, type IncomingMessage, request, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import Fastify from "fastify";
@@ -62,17 +62,14 @@ export async function startEmbedApp(kind: EmbedApp["kind"], options: DashboardOp
     chsk.attach(server);
     server.listen(0, "127.0.0.1");
   } else {
-    const app = Fastify();
-    // Before Fastify parses a body: the dashboard reads its own.
-    app.addHook("onRequest", (req, reply, done) => {
-      if (dashboard.handleRequest(req.raw, reply.raw)) reply.hijack();
-      else done();
-    });
-    app.get("/*", async (req) => `app: ${req.url}`);
-    await app.listen({ port: 0, host: "127.0.0.1" });
-    server = app.server;
+    const fastify = Fastify();
+    // Before Fastify parses a body: the dashboard reads its own. The README's line, verbatim (a test compares them).
+    fastify.addHook("onRequest", (req, reply, done) => { if (dashboard.handleRequest(req.raw, reply.raw)) reply.hijack(); else done(); });
+    fastify.get("/*", async (req) => `app: ${req.url}`);
+    await fastify.listen({ port: 0, host: "127.0.0.1" });
+    server = fastify.server;
     chsk.attach(server, { requests: false });
-    stopFramework = () => app.close();
+    stopFramework = () => fastify.close();
   }
   const url = await listening(server);
   return {
@@ -129,4 +126,34 @@ export async function readFeed(
     ac.abort();
   }
   return events;
+}
+
+export interface RawAnswer {
+  status: number;
+  headers: IncomingMessage["headers"];
+  text: string;
+}
+
+/**
+ * One request to 127.0.0.1:`port` with what `fetch` won't send: a forged
+ * `Host` (DNS rebinding: the browser sends the attacker's name) and the path
+ * exactly as given (`//chsk`). Bounded by `timeoutMs`.
+ */
+export function rawRequest(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {},
+): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: options.headers ?? {}, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (s: string) => (text += s));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text }));
+      res.on("error", reject);
+    });
+    req.setTimeout(options.timeoutMs ?? 5000, () => req.destroy(new Error(`${path}: no answer in time`)));
+    req.on("error", reject);
+    req.end(options.body);
+  });
 }

@@ -8,7 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer, get, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -243,5 +246,75 @@ describe("mountDashboard options", () => {
     } finally {
       await chsk.close();
     }
+  });
+});
+
+describe("mountDashboard and the chsk server's close", () => {
+  /** A node:http app with chsk and a dashboard, and one SSE client on the feed (a dashboard tab). */
+  async function appWithWatcher() {
+    const { createServer, mountDashboard } = await import("../../src/server/index.js");
+    const chsk = createServer({ csrfToken: null });
+    const dashboard = mountDashboard(chsk, { auth: () => "read" });
+    const http = createHttpServer((req, res) => {
+      if (!dashboard.handleRequest(req, res)) res.writeHead(404).end();
+    });
+    chsk.attach(http);
+    http.listen(0, "127.0.0.1");
+    await once(http, "listening");
+    const port = (http.address() as AddressInfo).port;
+    const feed = get({ host: "127.0.0.1", port, path: "/dashboard/events", agent: false });
+    const [res] = (await withTimeout(once(feed, "response"), 5000, "the feed to answer")) as [IncomingMessage];
+    assert.equal(res.statusCode, 200);
+    await withTimeout(once(res, "data"), 5000, "the feed's first bytes");
+    const ended = new Promise<void>((resolve) => res.once("close", () => resolve()));
+    res.resume();
+    const closeHttp = () => new Promise<void>((resolve) => http.close(() => resolve()));
+    return { chsk, dashboard, http, ended, closeHttp, cleanup: () => http.closeAllConnections() };
+  }
+
+  it("chsk.close() ends the feeds, so `await chsk.close(); http.close()` completes with a dashboard tab open", async () => {
+    const app = await appWithWatcher();
+    try {
+      // The usual shutdown order; before the fix http.close() waited for the SSE client to leave.
+      await withTimeout(
+        (async () => {
+          await app.chsk.close();
+          await app.closeHttp();
+        })(),
+        10_000,
+        "chsk.close() then http.close()",
+      );
+      await withTimeout(app.ended, 5000, "the feed to end");
+      await app.dashboard.close(); // still fine afterwards (idempotent)
+    } finally {
+      app.cleanup();
+    }
+  });
+
+  it("dashboard.close() on its own still ends its feeds, and the chsk server keeps serving", async () => {
+    const app = await appWithWatcher();
+    try {
+      await app.dashboard.close();
+      await withTimeout(app.ended, 5000, "the feed to end");
+      const port = (app.http.address() as AddressInfo).port;
+      const poll = await fetch(`http://127.0.0.1:${port}/chsk?client-id=c1&handshake%3F=1`);
+      assert.equal(poll.status, 200, "chsk still answers");
+      await poll.text();
+      await withTimeout(app.chsk.close(), 10_000, "chsk.close()");
+      await withTimeout(app.closeHttp(), 10_000, "http.close()");
+    } finally {
+      app.cleanup();
+    }
+  });
+});
+
+describe("the README's dashboard embedding lines are the ones the tests run", () => {
+  it("Fastify: the onRequest hook in the README is, verbatim, the one in dashboard-apps.ts", async () => {
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const readme = await readFile(join(root, "README.md"), "utf8");
+    const apps = await readFile(join(root, "test/integration/dashboard-apps.ts"), "utf8");
+    const hooks = readme.match(/fastify\.addHook\("onRequest", [^\n]*dashboard\.handleRequest[^\n]*/g) ?? [];
+    assert.ok(hooks.length > 0, "the README shows the Fastify hook");
+    for (const hook of hooks) assert.ok(apps.includes(hook.trim()), `not what the Fastify test app runs:\n${hook}`);
   });
 });

@@ -9,8 +9,11 @@ import { after, before, describe, it } from "node:test";
 import { createClient } from "../../src/core/client/index.node.js";
 import { type ReferenceServer, startReferenceServer } from "../../src/server/demo/app.js";
 import { webUi } from "../../src/server/demo/web/index.js";
-import { serve } from "../e2e/cli.js";
-import { readFeed } from "./dashboard-apps.js";
+import type { Client } from "../../src/core/client/types.js";
+import type { ChskEvent } from "../../src/core/protocol/events.js";
+import { runCli, serve, waitFor } from "../e2e/cli.js";
+import { rawRequest, readFeed } from "./dashboard-apps.js";
+import { withTimeout } from "./server-helpers.js";
 
 async function login(base: string, uid: string): Promise<{ cookie: string; csrfToken: string }> {
   const res = await fetch(`${base}/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ uid }) });
@@ -232,9 +235,11 @@ describe("chsk serve: who may see whom (listen address, not peer)", () => {
 
   it("chsk serve --host 0.0.0.0 prints the dashboard link with its token; --public-dashboard opens everything", async () => {
     const wideCli = await serve(["--host", "0.0.0.0", "--quiet"]);
-    const open = await serve(["--host", "0.0.0.0", "--public-dashboard", "--quiet"]);
+    const open = await serve(["--host", "0.0.0.0", "--public-dashboard"]);
     try {
-      const link = new RegExp(`^dashboard: http://0\\.0\\.0\\.0:${wideCli.port}/dashboard\\?token=([\\w-]{32})$`, "m");
+      // The link a browser can open: 0.0.0.0 is where it listens (the first line says so), not an address to browse.
+      assert.match(wideCli.stdout, new RegExp(`^chsk serve listening on http://0\\.0\\.0\\.0:${wideCli.port}$`, "m"));
+      const link = new RegExp(`^dashboard: http://127\\.0\\.0\\.1:${wideCli.port}/dashboard\\?token=([\\w-]{32})$`, "m");
       for (let i = 0; i < 100 && !link.test(wideCli.stdout); i++) await new Promise((r) => setTimeout(r, 20));
       const token = link.exec(wideCli.stdout)?.[1];
       assert.ok(token, `the link is printed, even with --quiet:\n${wideCli.stdout}`);
@@ -242,11 +247,140 @@ describe("chsk serve: who may see whom (listen address, not peer)", () => {
       assert.equal(((await (await fetch(`${base}/api/stats`)).json()) as Stats).identities, "hidden");
       assert.ok(((await (await fetch(`${base}/api/stats?token=${token}`)).json()) as Stats).connectedUids);
       assert.doesNotMatch(open.stdout, /token/);
+      const browse = `http://127.0.0.1:${open.port}`;
+      await waitFor(() => (open.stdout.includes("\ntry:") ? true : undefined), 5000, "the start hints");
+      for (const line of [`demo:      ${browse}/`, `dashboard: ${browse}/dashboard`, `try:       npx chsk call ${browse}/chsk '[:demo/echo {:a 1}]'`]) {
+        assert.ok(open.stdout.split("\n").includes(line), `prints ${JSON.stringify(line)}:\n${open.stdout}`);
+      }
       const publicStats = (await (await fetch(`http://127.0.0.1:${open.port}/api/stats`)).json()) as Stats;
       assert.ok(publicStats.connectedUids, "--public-dashboard: identities for everyone");
       assert.equal((await fetch(`http://127.0.0.1:${open.port}/dashboard`)).status, 200);
     } finally {
       await Promise.all([wideCli.stop(), open.stop()]);
     }
+  });
+});
+
+/**
+ * DNS rebinding: a page on evil.example:PORT whose name now resolves to
+ * 127.0.0.1 reaches a loopback chsk serve as "same-origin", and its
+ * requests carry `Host: evil.example:PORT`. Forged here over real sockets,
+ * to 127.0.0.1 only.
+ */
+describe("chsk serve on loopback: a Host that names another machine gets what a stranger gets (DNS rebinding)", () => {
+  let srv: ReferenceServer;
+  let named: ReferenceServer;
+  let alice: Client;
+  const evil = () => ({ host: `evil.example:${srv.port}` });
+
+  before(async () => {
+    [srv, named] = await Promise.all([
+      startReferenceServer({ port: 0, web: webUi(), dashboardAdmin: true }),
+      startReferenceServer({ port: 0, web: webUi(), allowedHosts: ["dev.test", ".box.test"] }),
+    ]);
+    const { cookie, csrfToken } = await login(srv.url, "alice");
+    alice = createClient({ url: `${srv.url}/chsk`, type: "ws", csrfToken, headers: { cookie } });
+    await withTimeout(alice.whenOpen(), 5000, "alice to connect");
+  });
+  after(async () => {
+    await alice?.close();
+    await Promise.all([srv?.close(), named?.close()]);
+  });
+
+  it("refuses the dashboard page (no action token), its feed and users API; /api/stats gives counts only", async () => {
+    const page = await rawRequest(srv.port, "/dashboard", { headers: evil() });
+    assert.equal(page.status, 403);
+    assert.doesNotMatch(page.text, /actionToken/);
+    assert.match(page.text, /--allowed-hosts/, "says how to allow a name of one's own");
+    for (const path of ["/dashboard/events", "/dashboard/api/users"]) {
+      assert.equal((await rawRequest(srv.port, path, { headers: evil() })).status, 403, path);
+    }
+    const stats = await rawRequest(srv.port, "/api/stats", { headers: evil() });
+    assert.equal(stats.status, 200);
+    const counts = JSON.parse(stats.text) as { identities?: string; users?: { any: number } };
+    assert.equal(counts.identities, "hidden");
+    assert.equal(counts.users?.any, 1, "alice is counted");
+    assert.doesNotMatch(stats.text, /alice/);
+    // The demo page is no secret.
+    assert.equal((await rawRequest(srv.port, "/", { headers: evil() })).status, 200);
+  });
+
+  it("refuses an admin push that has the real action token and Origin = Host = the attacker's name; nothing reaches alice", async () => {
+    const html = (await rawRequest(srv.port, "/dashboard", { headers: { host: `127.0.0.1:${srv.port}` } })).text;
+    const token = /"actionToken":"([\w-]+)"/.exec(html)?.[1];
+    assert.ok(token, "the page addressed to 127.0.0.1 carries the token");
+    const push = (host: string, event: string) =>
+      rawRequest(srv.port, "/dashboard/api/push", {
+        method: "POST",
+        headers: { host, origin: `http://${host}`, "x-chsk-dashboard": token, "content-type": "application/json" },
+        body: JSON.stringify({ uid: "alice", event }),
+      });
+    const received: ChskEvent[] = [];
+    alice.on("recv", (ev) => void received.push(ev));
+    const forged = await push(`evil.example:${srv.port}`, '[:demo/pwned {:by "rebinding"}]');
+    assert.equal(forged.status, 403, forged.text);
+    // The same push addressed to this machine goes through, and is the first thing alice gets.
+    const ok = await push(`localhost:${srv.port}`, "[:demo/marker 1]");
+    assert.equal(ok.status, 200, ok.text);
+    await waitFor(() => (received.length > 0 ? true : undefined), 5000, "the push");
+    assert.deepEqual(received[0], ["demo/marker", 1]);
+  });
+
+  it("opens to localhost and loopback addresses on any port, and to the allowedHosts names; nothing else", async () => {
+    const status = async (s: ReferenceServer, host: string) => (await rawRequest(s.port, "/dashboard", { headers: { host } })).status;
+    const port = srv.port;
+    for (const host of [`localhost:${port}`, "localhost", "LOCALHOST:1", "localhost.:80", "app.localhost:3000", `127.0.0.1:${port}`, "127.1.2.3", `[::1]:${port}`, "[::1]"]) {
+      assert.equal(await status(srv, host), 200, host);
+    }
+    for (const host of ["evil.example", `127.0.0.1.evil.example:${port}`, "localhost.evil.example", "[::2]:1", "dev.test", "::1:80", "192.168.1.10"]) {
+      assert.equal(await status(srv, host), 403, host);
+    }
+    for (const host of ["dev.test:8090", "DEV.TEST", "box.test", "a.b.box.test:1", "localhost"]) assert.equal(await status(named, host), 200, host);
+    for (const host of ["evil.test", "notbox.test", "dev.test.evil.example", "a.dev.test"]) assert.equal(await status(named, host), 403, host);
+    await assert.rejects(startReferenceServer({ port: 0, allowedHosts: ["http://x.test"] }), TypeError);
+  });
+
+  it("chsk serve --allowed-hosts: the names given are this machine too; a URL instead of a name is a usage error", async () => {
+    const cli = await serve(["--allowed-hosts", "dev.test, .box.test", "--quiet"]);
+    try {
+      const status = async (host: string) => (await rawRequest(cli.port, "/dashboard", { headers: { host } })).status;
+      assert.equal(await status(`dev.test:${cli.port}`), 200);
+      assert.equal(await status("a.box.test"), 200);
+      assert.equal(await status("evil.example"), 403);
+    } finally {
+      await cli.stop();
+    }
+    const bad = await runCli(["serve", "--port", "0", "--allowed-hosts", "http://dev.test:80"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /allowed host is a host name/);
+  });
+});
+
+describe("odd paths: the app, the web UI and the dashboard read a path as chsk does", () => {
+  let srv: ReferenceServer;
+  let bare: ReferenceServer;
+  before(async () => {
+    [srv, bare] = await Promise.all([startReferenceServer({ port: 0, web: webUi() }), startReferenceServer({ port: 0 })]);
+  });
+  after(async () => Promise.all([srv?.close(), bare?.close()]));
+
+  it("//chsk, /chsk/, /%63hsk are not /chsk and not the demo page either: 404, as chsk answers them", async () => {
+    for (const s of [srv, bare]) {
+      for (const path of ["//chsk?client-id=a", "/chsk/?client-id=a", "/%63hsk?client-id=a", "//dashboard", "//api/stats", "/\\chsk?client-id=a", "/x/../chsk?client-id=a", "//?x=1"]) {
+        const res = await rawRequest(s.port, path);
+        assert.equal(res.status, 404, `${path} (${s === bare ? "no web UI" : "web UI"}): ${res.text.slice(0, 60)}`);
+      }
+      // The real ones still answer.
+      assert.equal((await rawRequest(s.port, "/chsk?client-id=a&handshake%3F=1", { headers: { "x-csrf-token": "x" } })).status, 403, "chsk itself: Bad CSRF token");
+      assert.equal((await rawRequest(s.port, "/?x=1")).status, 200);
+    }
+  });
+
+  it("under the dashboard: /dashboard//events and /dashboard/assets//dashboard.js are 404; /dashboard/ is the page", async () => {
+    for (const path of ["/dashboard//events", "/dashboard//api/users", "/dashboard/assets//dashboard.js", "/dashboard/%65vents"]) {
+      assert.equal((await rawRequest(srv.port, path)).status, 404, path);
+    }
+    assert.equal((await rawRequest(srv.port, "/dashboard/")).status, 200);
+    assert.equal((await rawRequest(srv.port, "/dashboard?x=1")).status, 200);
   });
 });

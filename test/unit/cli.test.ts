@@ -7,7 +7,7 @@ import { collectHeader, collectParam, parseChskUrl, parseOrigins, parsePort, par
 import { CookieJar, scrapeCsrfToken } from "../../src/cli/session.js";
 import { describeAnswer, diagnoseFrame, diagnoseRefusal, errorCodeOf, networkReason, shortAnswer } from "../../src/cli/diagnose.js";
 import { toJsonText } from "../../src/cli/json-value.js";
-import { startHints } from "../../src/cli/serve.js";
+import { browseUrl, startHints } from "../../src/cli/serve.js";
 import { sniffFrame } from "../../src/core/packers/sniff.js";
 import { BigDec, Char, double, EdnSet, kw, List, Ratio, sym, Tagged, Uuid } from "../../src/core/edn/values.js";
 import { ChskError } from "../../src/core/protocol/errors.js";
@@ -240,7 +240,20 @@ test("startHints: pages (with a web hook) and a first command that fits the pack
   const web = () => ({ handleRequest: () => false });
   assert.equal(
     startHints("http://127.0.0.1:8090", { web: web as never }),
-    "demo:      http://127.0.0.1:8090/\ndashboard: http://127.0.0.1:8090/dashboard\ntry:       chsk call http://127.0.0.1:8090/chsk '[:demo/echo {:a 1}]'\n",
+    "demo:      http://127.0.0.1:8090/\ndashboard: http://127.0.0.1:8090/dashboard\ntry:       npx chsk call http://127.0.0.1:8090/chsk '[:demo/echo {:a 1}]'\n",
   );
-  assert.equal(startHints("http://h:1", { packer: "transit" }), "try:       chsk call --packer transit http://h:1/chsk '[:demo/echo {:a 1}]'\n");
+  assert.equal(startHints("http://h:1", { packer: "transit" }), "try:       npx chsk call --packer transit http://h:1/chsk '[:demo/echo {:a 1}]'\n");
+});
+
+test("browseUrl: a wildcard listen address becomes the loopback address a browser can open", () => {
+  const cases: [string, string][] = [
+    ["0.0.0.0", "http://127.0.0.1:8090"],
+    ["::", "http://[::1]:8090"],
+    ["0:0:0:0:0:0:0:0", "http://[::1]:8090"],
+    ["127.0.0.1", "http://127.0.0.1:8090"],
+    ["::1", "http://[::1]:8090"],
+    ["192.168.1.10", "http://192.168.1.10:8090"],
+    ["localhost", "http://localhost:8090"],
+  ];
+  for (const [host, url] of cases) assert.equal(browseUrl(host, 8090), url, host);
 });

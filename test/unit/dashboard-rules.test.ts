@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { describe, it } from "node:test";
 import { readEventEdn } from "../../src/server/dashboard/actions.js";
 import { countsOnly, type StatsSnapshot } from "../../src/server/demo/stats.js";
-import { createVisibility, DASHBOARD_TOKEN_COOKIE, isLoopbackHost } from "../../src/server/demo/visibility.js";
+import { allowedHostProblem, createVisibility, DASHBOARD_TOKEN_COOKIE, hostNameOf, isLocalHostHeader, isLoopbackHost } from "../../src/server/demo/visibility.js";
 import { closeCodeName, describeClientClose } from "../../src/server/web/pages/close-text.js";
 import { clockTime, fullTime } from "../../src/server/web/pages/time.js";
 
@@ -76,7 +76,7 @@ describe("chsk serve: who may see whom", () => {
   it("is open on loopback, and needs the token beyond it (the listen address decides, not the peer)", () => {
     const local = createVisibility({ host: "127.0.0.1" });
     assert.equal(local.mode, "open");
-    assert.equal(local.allows(req("/api/stats")), true);
+    assert.equal(local.allows(req("/api/stats", { host: "127.0.0.1:8090" })), true);
     for (const host of ["0.0.0.0", "::"]) {
       const v = createVisibility({ host });
       assert.equal(v.mode, "token");
@@ -92,6 +92,40 @@ describe("chsk serve: who may see whom", () => {
     const explicit = createVisibility({ host: "127.0.0.1", token: "a-token-of-16-chars" });
     assert.equal(explicit.mode, "token", "a given token applies on loopback too");
     assert.equal(explicit.token, "a-token-of-16-chars");
+  });
+
+  it("on loopback, opens only to a Host that names this machine (DNS rebinding sends the attacker's name)", () => {
+    const cases: [string | undefined, string | undefined][] = [
+      ["127.0.0.1:8090", "127.0.0.1"],
+      ["[::1]:8090", "::1"],
+      ["[::1]", "::1"],
+      ["LocalHost.:80", "localhost"],
+      ["evil.example:8090", "evil.example"],
+      ["::1:80", "::1:80"],
+      ["", undefined],
+      [undefined, undefined],
+    ];
+    for (const [header, name] of cases) assert.equal(hostNameOf(header), name, String(header));
+    for (const h of ["localhost", "localhost:1", "127.9.9.9:8090", "[::1]:8090", "app.localhost", "[::ffff:127.0.0.1]"]) assert.equal(isLocalHostHeader(h), true, h);
+    for (const h of [undefined, "", "evil.example:8090", "127.0.0.1.nip.io", "localhost.evil.example", "[::2]", "0.0.0.0", "::1:80"]) assert.equal(isLocalHostHeader(h), false, String(h));
+    assert.equal(isLocalHostHeader("dev.test:1", ["dev.test"]), true);
+    assert.equal(isLocalHostHeader("a.dev.test", ["dev.test"]), false, "a plain name is that name only");
+    assert.equal(isLocalHostHeader("a.dev.test", [".dev.test"]), true, "a leading dot takes subdomains");
+    assert.equal(isLocalHostHeader("dev.test", [".dev.test"]), true);
+    assert.equal(isLocalHostHeader("xdev.test", [".dev.test"]), false);
+
+    const local = createVisibility({ host: "127.0.0.1", allowedHosts: ["dev.test"] });
+    assert.equal(local.allows(req("/api/stats", { host: "evil.example:8090" })), false);
+    assert.equal(local.allows(req("/api/stats")), false, "no Host: not a name of this machine");
+    assert.equal(local.allows(req("/api/stats", { host: "dev.test:8090" })), true);
+    assert.equal(createVisibility({ host: "127.0.0.1", public: true }).allows(req("/", { host: "evil.example" })), true, "--public-dashboard: no Host check");
+    const tokenMode = createVisibility({ host: "127.0.0.1", token: "a-token-of-16-chars" });
+    assert.equal(tokenMode.allows(req("/", { host: "evil.example", authorization: "Bearer a-token-of-16-chars" })), true, "with a token, the token decides");
+    for (const bad of ["http://dev.test", "dev.test:80", "a b", "", "*.dev.test"]) {
+      assert.notEqual(allowedHostProblem(bad), null, bad);
+      assert.throws(() => createVisibility({ host: "127.0.0.1", allowedHosts: [bad] }), TypeError, bad);
+    }
+    for (const good of ["dev.test", ".dev.test", "my-box", "[::1]", "10.0.0.2"]) assert.equal(allowedHostProblem(good), null, good);
   });
 
   it("refuses weak or unsafe tokens, and a token together with a public dashboard", () => {
@@ -113,6 +147,7 @@ describe("chsk serve: who may see whom", () => {
     } as unknown as ServerResponse;
     assert.equal(v.acceptTokenLink(req("/dashboard?token=wrong-token-0000000"), res, "/dashboard"), false);
     assert.equal(v.acceptTokenLink(req("/other?token=a-token-of-16-chars"), res, "/dashboard"), false);
+    assert.equal(v.acceptTokenLink(req("//dashboard?token=a-token-of-16-chars"), res, "/dashboard"), false, "the path as chsk reads it");
     assert.equal(v.acceptTokenLink(req("/dashboard?token=a-token-of-16-chars", {}, "POST"), res, "/dashboard"), false);
     assert.equal(v.acceptTokenLink(req("/dashboard?x=1&token=a-token-of-16-chars"), res, "/dashboard"), true);
     assert.equal(written.status, 303);

@@ -4,7 +4,11 @@
  *
  * 1. the app's `auth(req)` answers `"admin"` for this very request;
  * 2. the request is same-origin (`Origin` host = `Host`, and
- *    `Sec-Fetch-Site: same-origin` when the browser sends it);
+ *    `Sec-Fetch-Site: same-origin` when the browser sends it). This stops
+ *    cross-site forms and scripts, not DNS rebinding: there both headers
+ *    carry the attacker's name and the browser calls it same-origin, so
+ *    gate 1 must not rest on the peer address alone (see
+ *    `DashboardOptions.auth`; `chsk serve` checks `Host` on loopback);
  * 3. it carries the dashboard's action token in `X-Chsk-Dashboard` and a
  *    JSON body. Only an admin page holds the token, and a cross-site form
  *    can neither set the header nor send JSON without a preflight.

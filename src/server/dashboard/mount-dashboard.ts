@@ -20,7 +20,11 @@
  *   app(req, res);
  * });
  * // Express: app.use(dashboard.middleware)
- * // Fastify: fastify.addHook("onRequest", (req, reply, done) => (dashboard.handleRequest(req.raw, reply.raw) ? reply.hijack() : done()))
+ * // Fastify: fastify.addHook("onRequest", (req, reply, done) => { if (dashboard.handleRequest(req.raw, reply.raw)) reply.hijack(); else done(); });
+ *
+ * `chsk.close()` closes the dashboards mounted on it too (their feeds end),
+ * so `await chsk.close()` then closing the HTTP server does not wait for an
+ * open dashboard tab.
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -28,6 +32,7 @@ import type { ChskEvent } from "../../core/protocol/events.js";
 import type { ChskServer, Uid } from "../types.js";
 import { sendJson, sendText } from "../demo/http.js";
 import { type AssetTable, type LoadAssetsOptions, loadAssets, sendAsset } from "../web/assets.js";
+import { type RequestTarget, requestTarget } from "../web/request-target.js";
 import { messagePage, missingAssetsPage, type NavLink, sendPage } from "../web/shell.js";
 import { type ActionContext, actionRefusal, type DashboardLogger, disconnectAction, pushAction } from "./actions.js";
 import { createDashboardFeed, type DashboardFeedOptions } from "./feed.js";
@@ -47,6 +52,18 @@ export interface DashboardOptions {
    * (identities and traffic), `"counts"` (numbers and event ids, no user or
    * client ids), or `false` (403). Without it everyone is refused: the
    * dashboard lists who is connected, and only the app knows who may see that.
+   *
+   * Decide from who the request is (your session, a login, a token), not
+   * from where it comes: `req.socket.remoteAddress === "127.0.0.1"` alone is
+   * unsafe. Behind a reverse proxy every request comes from the proxy; and a
+   * web page can reach a server on loopback through DNS rebinding (its own
+   * name, re-pointed at 127.0.0.1), its requests then local and same-origin
+   * to the browser, so the admin page, its action token and the actions
+   * would be the page's. If loopback is the rule, also require a `Host`
+   * header that names this machine (`localhost`, `127.0.0.1`, `[::1]`), as
+   * `chsk serve` does. Admin actions further need the same origin
+   * (`Origin` = `Host`) and the page's token, which stop cross-site forms
+   * and scripts, not a request `auth` let through.
    * @default () => false
    */
   auth?: (req: IncomingMessage) => DashboardAccess | Promise<DashboardAccess>;
@@ -87,7 +104,7 @@ export interface Dashboard {
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
   /** Connect / Express middleware: `app.use(dashboard.middleware)`. */
   middleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
-  /** Ends every feed and stops the server tap. Idempotent. */
+  /** Ends every feed and stops the server tap; `chsk.close()` calls it too. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -119,12 +136,8 @@ function normalisePath(path: string): string {
   return base;
 }
 
-/** The request's path, before any framework stripped a mount prefix. */
-function pathnameOf(req: IncomingMessage): { pathname: string; url: URL } {
-  const raw = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? "/";
-  const url = new URL(raw, "http://localhost");
-  return { pathname: url.pathname, url };
-}
+/** The request's path and query, before any framework stripped a mount prefix. */
+const targetOf = (req: IncomingMessage): RequestTarget => requestTarget((req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url);
 
 export function mountDashboard(chsk: ChskServer, options: DashboardOptions = {}): Dashboard {
   const base = normalisePath(options.path ?? "/dashboard");
@@ -184,7 +197,7 @@ export function mountDashboard(chsk: ChskServer, options: DashboardOptions = {})
     sendPage(res, 200, html, req.method === "HEAD");
   }
 
-  async function events(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function events(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
     const access = await accessOf(req);
     if (access === false) return sendText(res, 403, "Forbidden");
     if (req.method === "HEAD") {
@@ -193,13 +206,13 @@ export function mountDashboard(chsk: ChskServer, options: DashboardOptions = {})
     }
     if (closed || feed.subscribers >= maxDashboards) return sendText(res, 503, "Too many dashboards are watching this server");
     streams.add(res);
-    streamFeed(req, res, feed, access, url.searchParams.get("filter") ?? "", () => streams.delete(res));
+    streamFeed(req, res, feed, access, query.get("filter") ?? "", () => streams.delete(res));
   }
 
-  async function users(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function users(req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
     const access = await accessOf(req);
     if (access === false) return sendJson(res, 403, { error: "forbidden" });
-    sendJson(res, 200, feed.users(url.searchParams.get("filter") ?? "", access));
+    sendJson(res, 200, feed.users(query.get("filter") ?? "", access));
   }
 
   async function action(req: IncomingMessage, res: ServerResponse, name: "push" | "disconnect"): Promise<void> {
@@ -213,31 +226,31 @@ export function mountDashboard(chsk: ChskServer, options: DashboardOptions = {})
     return name === "push" ? pushAction(req, res, actions) : disconnectAction(req, res, actions);
   }
 
-  async function route(req: IncomingMessage, res: ServerResponse, rel: string, url: URL): Promise<void> {
+  async function route(req: IncomingMessage, res: ServerResponse, rel: string, query: URLSearchParams): Promise<void> {
     if (rel === "/api/push" || rel === "/api/disconnect") return action(req, res, rel === "/api/push" ? "push" : "disconnect");
     if (req.method !== "GET" && req.method !== "HEAD") {
       res.setHeader("allow", "GET, HEAD");
       return sendText(res, 405, "Method Not Allowed");
     }
     if (rel === "" || rel === "/") return page(req, res);
-    if (rel === "/events") return events(req, res, url);
-    if (rel === "/api/users") return users(req, res, url);
+    if (rel === "/events") return events(req, res, query);
+    if (rel === "/api/users") return users(req, res, query);
     const file = rel.slice(1);
     if (PAGE_FILES.has(file)) {
       await ready;
       const asset = assets?.get(file);
-      if (asset) return sendAsset(req, res, asset, url.searchParams.get("v") === assets?.version);
+      if (asset) return sendAsset(req, res, asset, query.get("v") === assets?.version);
     }
     sendText(res, 404, "Not Found");
   }
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
-    const { pathname, url } = pathnameOf(req);
+    const { path, query } = targetOf(req);
     let rel: string;
-    if (pathname === base) rel = "";
-    else if (pathname.startsWith(`${base}/`)) rel = pathname.slice(base.length);
+    if (path === base) rel = "";
+    else if (path.startsWith(`${base}/`)) rel = path.slice(base.length);
     else return false;
-    route(req, res, rel, url).catch((e: unknown) => {
+    route(req, res, rel, query).catch((e: unknown) => {
       log.warn("dashboard: request failed", { url: req.url, error: e instanceof Error ? e.message : String(e) });
       if (!res.headersSent) sendText(res, 500, "Internal Server Error");
       else res.destroy();
@@ -248,6 +261,7 @@ export function mountDashboard(chsk: ChskServer, options: DashboardOptions = {})
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    stopOnServerClose();
     options.signal?.removeEventListener("abort", onAbort);
     feed.close();
     // Ending a response ends the gzip stream piped into it, if any.
@@ -255,6 +269,8 @@ export function mountDashboard(chsk: ChskServer, options: DashboardOptions = {})
     streams.clear();
   };
   const onAbort = () => void close();
+  // The feed lives off this server: once it is gone, so is the dashboard (and no SSE response holds the HTTP server open).
+  const stopOnServerClose = chsk.on("close", () => void close());
   if (options.signal?.aborted) void close();
   else options.signal?.addEventListener("abort", onAbort, { once: true });
 

@@ -26,6 +26,7 @@ import { demoHandler } from "./router.js";
 import { SESSION_COOKIE, type Session, SessionStore, sessionCookie } from "./sessions.js";
 import { type CountsOnlySnapshot, countsOnly, StatsCollector, type StatsSnapshot } from "./stats.js";
 import { createVisibility } from "./visibility.js";
+import { requestTarget } from "../web/request-target.js";
 import type { DashboardAccess } from "../dashboard/mount-dashboard.js";
 
 /** What a {@link WebHook} (the browser demo page and dashboard) gets to work with. */
@@ -50,7 +51,10 @@ export interface WebContext {
     packer: string;
     csrf: boolean;
     path: string;
-    /** `"open"` (loopback, or `publicDashboard`) or `"token"` (the dashboard needs `dashboardToken`). */
+    /**
+     * `"open"` (loopback, to requests whose `Host` names this machine; or
+     * `publicDashboard`, to all) or `"token"` (the dashboard needs `dashboardToken`).
+     */
     visibility: "open" | "token";
   };
 }
@@ -93,8 +97,17 @@ export interface ReferenceServerOptions {
    * @default none on a loopback `host`; generated (see `ReferenceServer.dashboardToken`) beyond it
    */
   dashboardToken?: string;
-  /** Everyone may see the dashboard and identities, whatever `host` is. @default false */
+  /** Everyone may see the dashboard and identities, whatever `host` is (and whatever a request's `Host` says). @default false */
   publicDashboard?: boolean;
+  /**
+   * On a loopback `host` without a token, the dashboard and identities are
+   * open only to requests whose `Host` header names this machine: a
+   * loopback address or `localhost` (any port), or one of these names
+   * (`.name.test` also matches its subdomains). Any other `Host` (a
+   * DNS-rebinding page, a reverse proxy's public name) is treated as coming
+   * from beyond loopback. @default []
+   */
+  allowedHosts?: readonly string[];
   /**
    * A request's headers must arrive within this (Node's `headersTimeout`,
    * 60 s by default); slower: 408 and the connection closes. @default 10_000
@@ -205,7 +218,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   const csrf = options.csrf ?? true;
   const log = options.log ?? silentLogger;
   const sessions = new SessionStore(options.sessionSecret === undefined ? {} : { secret: options.sessionSecret });
-  const visibility = createVisibility({ host, token: options.dashboardToken, public: options.publicDashboard });
+  const visibility = createVisibility({ host, token: options.dashboardToken, public: options.publicDashboard, allowedHosts: options.allowedHosts });
   const dashboardAdmin = options.dashboardAdmin ?? false;
 
   const sessionById = (cookies: Record<string, string>) => sessions.get(cookies[SESSION_COOKIE]);
@@ -303,7 +316,8 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
 
   async function route(req: IncomingMessage, res: ServerResponse) {
     if (chsk.handleRequest(req, res)) return;
-    const { pathname } = new URL(req.url ?? "/", "http://localhost");
+    // chsk's own reading of the path: `//chsk` is no more `/` here than it is `/chsk` there.
+    const pathname = requestTarget(req.url).path;
     const method = req.method ?? "GET";
     const route = `${method} ${pathname}`;
     if (route === "POST /login") return login(req, res);

@@ -19,6 +19,7 @@ import type { ChskEvent } from "../../../core/protocol/events.js";
 import { type Dashboard, type DashboardAccess, type DashboardOptions, mountDashboard } from "../../dashboard/mount-dashboard.js";
 import type { ChskServer, Uid } from "../../types.js";
 import { type AssetTable, type LoadAssetsOptions, loadAssets, sendAsset } from "../../web/assets.js";
+import { requestTarget } from "../../web/request-target.js";
 import { messagePage, missingAssetsPage, sendPage } from "../../web/shell.js";
 import type { WebContext, WebHook, WebHookFactory } from "../app.js";
 import { sendText } from "../http.js";
@@ -74,13 +75,20 @@ export function webUi(overrides: Partial<Omit<WebUiOptions, "chsk">> = {}): WebH
     });
 }
 
-/** Beyond loopback, without the token: say where the token is. */
+/**
+ * Beyond loopback, without the token: say where the token is. On loopback
+ * the only refusal is a `Host` that doesn't name this machine.
+ */
 function deniedPage(req: IncomingMessage, res: ServerResponse, ctx: WebContext): void {
+  if (ctx.options.visibility === "token") {
+    const text =
+      "This server listens beyond loopback, so its dashboard needs the token `chsk serve` printed when it started: open the dashboard link it printed (…/dashboard?token=…), or send Authorization: Bearer <token>.";
+    return sendPage(res, 403, messagePage("Dashboard: token required", text), req.method === "HEAD");
+  }
   const text =
-    ctx.options.visibility === "token"
-      ? "This server listens beyond loopback, so its dashboard needs the token `chsk serve` printed when it started: open the dashboard link it printed (…/dashboard?token=…), or send Authorization: Bearer <token>."
-      : "You are not allowed to see this dashboard.";
-  sendPage(res, 403, messagePage("Dashboard: token required", text), req.method === "HEAD");
+    `This server listens on loopback and opens its dashboard only to addresses of this machine (localhost, 127.0.0.1, [::1]); this request was addressed to ${JSON.stringify(req.headers.host ?? "")}, ` +
+    "as a DNS-rebinding page would be. Open the dashboard through localhost, or start chsk serve with --allowed-hosts NAME if this name is yours.";
+  sendPage(res, 403, messagePage("Dashboard: unknown host name", text), req.method === "HEAD");
 }
 
 export async function createWebUi(options: WebUiOptions): Promise<WebUi> {
@@ -107,8 +115,7 @@ export async function createWebUi(options: WebUiOptions): Promise<WebUi> {
 
   function handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     if (dashboard.handleRequest(req, res)) return true;
-    const url = new URL(req.url ?? "/", "http://localhost");
-    const path = url.pathname;
+    const { path, query } = requestTarget(req.url);
     const isDemo = path === "/" || path === "/index.html";
     const file = path.slice(1);
     if (!isDemo && !isDemoFile(file)) return false;
@@ -124,7 +131,7 @@ export async function createWebUi(options: WebUiOptions): Promise<WebUi> {
       return true;
     }
     const asset = assets.get(file);
-    if (asset) sendAsset(req, res, asset, url.searchParams.get("v") === assets.version);
+    if (asset) sendAsset(req, res, asset, query.get("v") === assets.version);
     else sendText(res, 404, "Not Found");
     return true;
   }

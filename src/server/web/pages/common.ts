@@ -28,6 +28,17 @@ export function el<K extends keyof HTMLElementTagNameMap>(
 }
 
 /**
+ * An id someone else chose (a user id, a client id, an event id), isolated
+ * from the text around it: a right-to-left override (U+202E) in it must not
+ * reverse its neighbours ("ålice" then the transport badges, "Logged in
+ * as …"). `<bdi>` isolates in every browser, without CSS.
+ */
+export const bdi = (text: string, attrs: Record<string, string | undefined> = {}): HTMLElement => el("bdi", attrs, text);
+
+/** The same for attribute text (`title`), where elements can't go: U+2068 FIRST STRONG ISOLATE … U+2069 POP. */
+export const isolated = (text: string): string => `\u2068${text}\u2069`;
+
+/**
  * A point in time as every page shows it: `<time>` with local `HH:MM:SS`,
  * the full timestamp (date, milliseconds, UTC offset) as its tooltip, and
  * ISO in `datetime`. `note` is added to the tooltip (`"6 s ago"`).

@@ -19,7 +19,7 @@ import type {
   UserView,
 } from "../../dashboard/feed-types.js";
 import { closeCodeName } from "./close-text.js";
-import { ago, byId, bytes, clockTime, count, duration, el, millisPair, readConfig, setTime, shortId, timeEl } from "./common.js";
+import { ago, bdi, byId, bytes, clockTime, count, duration, el, isolated, millisPair, readConfig, setTime, shortId, timeEl } from "./common.js";
 import type { DashboardConfig } from "./config.js";
 
 const config = readConfig<DashboardConfig>();
@@ -183,9 +183,9 @@ function buildGroup(u: UserView, now: number): UserGroup {
   const userCell = el(
     "td",
     { class: "user-cell", rowspan: String(span) },
-    el("span", { class: "uid" }, showUid(u.uid)),
+    bdi(showUid(u.uid), { class: "uid" }),
     el("span", { class: "badges" }, ...u.transports.map(transportBadge)),
-    admin && u.uid !== null ? el("button", { class: "ghost small", type: "button", "data-push-uid": u.uid, title: `Push an event to ${u.uid}` }, "Push…") : null,
+    admin && u.uid !== null ? el("button", { class: "ghost small", type: "button", "data-push-uid": u.uid, title: `Push an event to ${isolated(u.uid)}` }, "Push…") : null,
   );
   if (u.clients.length === 0) {
     tbody.append(el("tr", { "data-uid": u.uid ?? "" }, userCell, el("td", { colspan: String(columns), class: "muted" }, "no client entries (closing)")));
@@ -198,7 +198,7 @@ function buildGroup(u: UserView, now: number): UserGroup {
         "tr",
         { "data-uid": u.uid ?? "", "data-client-id": c.clientId, "data-transport": c.transport, class: c.connected ? "client-row" : "client-row grace" },
         i === 0 ? userCell : null,
-        el("td", { class: "client-cell", "data-label": "Client id" }, el("code", { class: "cid" }, c.clientId)),
+        el("td", { class: "client-cell", "data-label": "Client id" }, el("code", { class: "cid" }, bdi(c.clientId))),
         el(
           "td",
           { class: "transport-cell", "data-label": "Transport" },
@@ -275,9 +275,9 @@ function renderUsers(m: UsersMessage): void {
 // --- Logs -------------------------------------------------------------------
 
 /** An id cell: the id in full, wrapping where it must (`title` repeats it for ellipsized layouts). */
-const uidCell = (uid: string | null | undefined) => el("td", { class: "uid id-col", title: showUid(uid) }, showUid(uid));
+const uidCell = (uid: string | null | undefined) => el("td", { class: "uid id-col", title: showUid(uid) }, bdi(showUid(uid)));
 const clientCell = (clientId: string | undefined) =>
-  el("td", { class: "id-col", title: clientId ?? "" }, clientId ? el("code", { class: "cid" }, shortId(clientId)) : "–");
+  el("td", { class: "id-col", title: clientId ?? "" }, clientId ? el("code", { class: "cid" }, bdi(shortId(clientId))) : "–");
 
 function frameRow(f: FrameSample): HTMLTableRowElement {
   const label = f.kind === "reply" ? `↩ ${f.eventId}` : f.count > 1 ? `${f.eventId} ×${f.count}` : f.eventId;
@@ -288,7 +288,7 @@ function frameRow(f: FrameSample): HTMLTableRowElement {
     el("td", { class: "dir-cell" }, el("span", { class: `dir dir-${f.dir}`, title: f.dir === "in" ? "client → server" : "server → client" }, f.dir), " ", transportBadge(f.transport)),
     uidCell(f.uid),
     clientCell(f.clientId),
-    el("td", { class: "event", title: label }, el("code", {}, label), f.cb && f.dir === "in" ? el("span", { class: "muted small", title: "asks for a reply" }, " ⟲") : null),
+    el("td", { class: "event", title: label }, el("code", {}, bdi(label)), f.cb && f.dir === "in" ? el("span", { class: "muted small", title: "asks for a reply" }, " ⟲") : null),
     el("td", { class: "num bytes" }, bytes(f.bytes)),
   );
 }
@@ -306,7 +306,7 @@ function lifecycleRow(e: LifecycleEntry): HTMLTableRowElement {
     el("td", { class: "kind-cell" }, el("span", { class: `badge life-badge` }, e.kind)),
     uidCell(e.uid),
     clientCell(e.clientId),
-    el("td", { class: "muted detail", title: detail }, detail),
+    el("td", { class: "muted detail", title: detail }, bdi(detail)),
   );
 }
 
@@ -445,10 +445,10 @@ async function act(path: string, body: unknown): Promise<{ clients?: number }> {
   return answer;
 }
 
-function showResult(text: string, isError = false): void {
+function showResult(text: string | (string | Node)[], isError = false): void {
   const out = document.getElementById("admin-result");
   if (!out) return;
-  out.textContent = text;
+  out.replaceChildren(...(typeof text === "string" ? [text] : text));
   out.classList.toggle("error", isError);
 }
 
@@ -476,7 +476,7 @@ byId("users").addEventListener("click", (e) => {
   if (clientId !== undefined) {
     target.setAttribute("disabled", "");
     act("/api/disconnect", { clientId }).then(
-      () => showResult(`Disconnected ${shortId(clientId)}.`),
+      () => showResult(["Disconnected ", bdi(shortId(clientId)), "."]),
       (err: Error) => showResult(err.message, true),
     );
   }
@@ -501,7 +501,7 @@ pushForm?.addEventListener("submit", (e) => {
   clearFieldError();
   showResult("");
   act("/api/push", { uid, event }).then(
-    (answer) => showResult(`Pushed to ${answer.clients ?? 0} client(s) of ${uid} at ${clockTime(Date.now())}.`),
+    (answer) => showResult([`Pushed to ${answer.clients ?? 0} client(s) of `, bdi(uid), ` at ${clockTime(Date.now())}.`]),
     (err: Error) => (err instanceof ActionError && err.field ? showFieldError(err.field === "uid" ? "uid" : "event", err.message) : showResult(err.message, true)),
   );
 });

@@ -10,7 +10,7 @@ import { createClient, kw, type Packer, packerByName, type PackerName, writeEdn 
 import type { Client, ClientState, ClientType } from "../../../core/client/types.js";
 import type { ChskEvent } from "../../../core/protocol/events.js";
 import { describeClientClose } from "./close-text.js";
-import { byId, clockTime, el, readConfig, timeEl } from "./common.js";
+import { bdi, byId, clockTime, el, readConfig, timeEl } from "./common.js";
 import type { DemoConfig } from "./config.js";
 
 /** A value as the server would print it, cut short for the log. */
@@ -102,14 +102,15 @@ async function refreshSession(): Promise<void> {
 const logList = byId<HTMLOListElement>("log");
 let logTotal = 0;
 
-function log(kind: LogKind, title: string, value?: unknown): void {
+/** A log line; ids in `title` come as `bdi(…)` nodes, so none can reverse the words around it. */
+function log(kind: LogKind, title: string | (string | Node)[], value?: unknown): void {
   const entry = el(
     "li",
     { class: `entry entry-${kind}`, "data-kind": kind },
     timeEl(Date.now()),
     el("span", { class: `tag tag-${kind}` }, kind),
-    el("span", { class: "entry-title" }, title),
-    value === undefined ? null : el("code", { class: "entry-value" }, showValue(value)),
+    el("span", { class: "entry-title" }, ...(typeof title === "string" ? [title] : title)),
+    value === undefined ? null : el("code", { class: "entry-value" }, bdi(showValue(value))),
   );
   logList.prepend(entry);
   while (logList.childElementCount > MAX_LOG) logList.lastElementChild?.remove();
@@ -151,13 +152,16 @@ const client = createClient({
 
 let lastReconnectLogged: number | undefined;
 let lastOpenedAt: number | null = null;
+/** Opens this page has seen (the first, then each reconnect). */
+let opens = 0;
 let lastErrorLogged: number | undefined;
 
 client.on("state", (change) => {
   const s = change.new;
   if (change.opened) {
     lastOpenedAt = Date.now();
-    log("state", `open over ${s.type} as ${showUid(s.uid)}${change.firstOpen ? " (first open)" : ""}`);
+    opens++;
+    log("state", [`open over ${s.type} as `, bdi(showUid(s.uid)), change.firstOpen ? " (first open)" : ""]);
   } else if (change.closed) {
     log("state", `closed: ${closeText(s)}${s.lastClose ? ` (Sente reason :${s.lastClose.reason})` : ""}`);
   }
@@ -182,21 +186,21 @@ client.on("state", (change) => {
   renderState();
 });
 
-client.on("recv", (event) => log("push", event[0], event[1]));
+client.on("recv", (event) => log("push", [bdi(event[0])], event[1]));
 
 let seq = 0;
 
 /** Sends with a reply wanted, logging the request and its outcome. */
 async function request(event: ChskEvent, timeoutMs = REPLY_TIMEOUT_MS): Promise<unknown> {
   const n = ++seq;
-  log("sent", `#${n} ${event[0]}`, event.length > 1 ? event[1] : undefined);
+  log("sent", [`#${n} `, bdi(event[0])], event.length > 1 ? event[1] : undefined);
   try {
     const reply = await client.send(event, timeoutMs);
-    log("reply", `#${n} ${event[0]}`, reply);
+    log("reply", [`#${n} `, bdi(event[0])], reply);
     return reply;
   } catch (e) {
     const err = e as { code?: string; message?: string };
-    log("error", `#${n} ${event[0]}: ${err.code ?? err.message ?? String(e)}`);
+    log("error", [`#${n} `, bdi(event[0]), `: ${err.code ?? err.message ?? String(e)}`]);
     throw e;
   }
 }
@@ -233,9 +237,28 @@ function withTime(node: HTMLElement, text: string | null, at?: number): void {
   else node.replaceChildren(`${text} at `, timeEl(at));
 }
 
+/**
+ * The last error, if it still describes the connection: one from before
+ * the last open (a failed attempt while the server was away) is kept, muted
+ * and labelled, rather than shown as if the open connection had it.
+ */
+function renderLastError(s: Readonly<ClientState>): void {
+  const node = byId("st-last-error");
+  const e = s.lastError;
+  const text = e ? `${e.code}${e.status ? ` (HTTP ${e.status})` : ""}` : null;
+  if (e === undefined || text === null || lastOpenedAt === null || e.udt > lastOpenedAt) {
+    node.dataset["stale"] = "false";
+    return withTime(node, text, e?.udt);
+  }
+  node.dataset["stale"] = "true";
+  const when = opens > 1 ? "before the last reconnect" : "before it connected";
+  node.replaceChildren("– ", el("span", { class: "muted" }, `(${text} at `, timeEl(e.udt), `, ${when})`));
+}
+
 function renderSession(): void {
-  byId("session-status").textContent =
-    sessionUid === null ? "Not logged in: the connection belongs to the anonymous group." : `Logged in as ${sessionUid}.`;
+  byId("session-status").replaceChildren(
+    ...(sessionUid === null ? ["Not logged in: the connection belongs to the anonymous group."] : ["Logged in as ", bdi(sessionUid), "."]),
+  );
   byId("session-status").classList.toggle("muted", sessionUid === null);
   byId<HTMLButtonElement>("logout-btn").disabled = sessionUid === null;
 }
@@ -256,12 +279,12 @@ function renderState(): void {
   byId("st-transport").textContent = s.type === "auto" ? "auto (not yet connected)" : s.type;
   byId("st-requested").textContent = requestedType === "auto" ? "" : `(requested ${requestedType})`;
   byId("st-open").textContent = String(s.open);
-  byId("st-uid").textContent = s.everOpened ? showUid(s.uid) : "–";
-  byId("st-client-id").textContent = client.clientId;
+  byId("st-uid").replaceChildren(s.everOpened ? bdi(showUid(s.uid)) : "–");
+  byId("st-client-id").replaceChildren(bdi(client.clientId));
   const lastClose = byId("st-last-close");
   withTime(lastClose, s.lastClose ? closeText(s) : null, s.lastClose?.udt);
   lastClose.dataset["reason"] = s.lastClose?.reason ?? "";
-  withTime(byId("st-last-error"), s.lastError ? `${s.lastError.code}${s.lastError.status ? ` (HTTP ${s.lastError.status})` : ""}` : null, s.lastError?.udt);
+  renderLastError(s);
   const next = s.udtNextReconnect;
   byId("st-next-reconnect").textContent =
     next === undefined ? "–" : `in ${(Math.max(0, next - Date.now()) / 1000).toFixed(1)} s (${clockTime(next)})`;
@@ -284,7 +307,7 @@ async function login(uid: string): Promise<void> {
   csrfToken = s.csrfToken;
   sessionUid = s.uid;
   renderSession();
-  log("info", `logged in as ${s.uid}; reconnecting to pick up the new user id`);
+  log("info", ["logged in as ", bdi(String(s.uid)), "; reconnecting to pick up the new user id"]);
   // Sente's advice: after a login over HTTP, reconnect so the handshake carries the new uid.
   client.reconnect();
 }
@@ -371,4 +394,4 @@ window.chsk = {
 
 renderSession();
 renderState();
-log("info", `client ${client.clientId} created (type ${requestedType})`);
+log("info", ["client ", bdi(client.clientId), ` created (type ${requestedType})`]);
