@@ -10,13 +10,11 @@ import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import type { Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { after, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import express, { type RequestHandler } from "express";
-import { createClient } from "../../src/core/client/index.node.js";
-import type { Client, ClientType, Transport } from "../../src/core/client/types.js";
 import { isChskError, type ChskError } from "../../src/core/protocol/errors.js";
-import type { ChskEvent } from "../../src/core/protocol/events.js";
-import { createServer, ednPacker, expressAdapter, type ChskServer, type Packer, type ServerOptions } from "../../src/server/index.js";
+import { createServer, expressAdapter, type ChskServer, type Packer, type ServerOptions } from "../../src/server/index.js";
+import { closeClients, connect, ednBytesPacker, nextPush, roundTrip } from "./framework-helpers.js";
 import { until, withTimeout } from "./server-helpers.js";
 
 interface ExpressHarness {
@@ -75,59 +73,6 @@ async function startExpress(
   };
 }
 
-const clients: Client[] = [];
-function connect(url: string, type: ClientType, extra: { uid?: string; packer?: Packer; headers?: Record<string, string>; csrfToken?: string } = {}): Client {
-  const c = createClient({
-    url,
-    type,
-    packer: extra.packer ?? ednPacker(),
-    headers: extra.headers ?? (extra.uid === undefined ? {} : { cookie: `uid=${extra.uid}` }),
-    csrfToken: extra.csrfToken ?? null,
-    backoffMs: () => 50,
-    ajaxTimeoutMs: 5_000,
-  });
-  clients.push(c);
-  return c;
-}
-const closeClients = () => Promise.all(clients.splice(0).map((c) => c.close()));
-after(closeClients);
-
-function nextPush(c: Client, timeoutMs = 3000): Promise<ChskEvent> {
-  return withTimeout(
-    new Promise<ChskEvent>((resolve) => {
-      const off = c.on("recv", (ev) => (off(), resolve(ev)));
-    }),
-    timeoutMs,
-    "a push",
-  );
-}
-
-/** Echo with a reply, then a push, over `type`; the hooks see the public path. */
-async function roundTrip(h: ExpressHarness, type: Transport, uid: string, packer?: Packer): Promise<void> {
-  const c = connect(h.url, type, packer === undefined ? { uid } : { uid, packer });
-  await withTimeout(c.whenOpen(), 3000, "open");
-  assert.equal(c.state.type, type);
-  const data = { text: "héllo & = + %", n: [1, 2, 3] };
-  assert.deepEqual(await c.send(["test/echo", data], { timeoutMs: 3000 }), data);
-  const where = (await c.send(["test/where"], 3000)) as Record<string, unknown>;
-  assert.deepEqual(where, { path: new URL(h.url).pathname, transport: type, uid });
-  await until(() => h.chsk.connectedUids[type].has(uid), 3000, "connected");
-  const push = nextPush(c);
-  h.chsk.send(uid, ["test/push", { to: uid }]);
-  assert.deepEqual(await push, ["test/push", { to: uid }]);
-}
-
-/** The EDN packer sending bytes: binary WS frames and `application/octet-stream` POSTs with `binary?`. */
-function ednBytesPacker(): Packer {
-  const edn = ednPacker();
-  return {
-    name: "edn-bytes",
-    binary: true,
-    keywordsAsStrings: false,
-    pack: (v) => Buffer.from(edn.pack(v) as string, "utf8"),
-    unpack: (d, limits) => edn.unpack(typeof d === "string" ? d : Buffer.from(d).toString("utf8"), limits),
-  };
-}
 
 /** A raw Ajax POST to chsk (what the client sends: form + `X-Requested-With`), bounded. */
 async function post(url: string, ppstr: string): Promise<{ status: number; body: string }> {

@@ -11,11 +11,9 @@ import type { AddressInfo } from "node:net";
 import { after, describe, test } from "node:test";
 import Fastify, { type FastifyInstance } from "fastify";
 import WebSocket, { WebSocketServer } from "ws";
-import { createClient } from "../../src/core/client/index.node.js";
-import type { Client, ClientType, Transport } from "../../src/core/client/types.js";
 import { isChskError, type ChskError } from "../../src/core/protocol/errors.js";
-import type { ChskEvent } from "../../src/core/protocol/events.js";
-import { createServer, ednPacker, fastifyAdapter, type ChskServer, type Packer, type ServerOptions } from "../../src/server/index.js";
+import { createServer, fastifyAdapter, type ChskServer, type ServerOptions } from "../../src/server/index.js";
+import { closeClients, connect, ednBytesPacker, nextPush, roundTrip } from "./framework-helpers.js";
 import { until, withTimeout } from "./server-helpers.js";
 
 interface FastifyHarness {
@@ -55,57 +53,6 @@ async function startFastify(
   return { chsk, app, origin, url: `${origin}${prefix}/chsk`, errors, stop: () => app.close() };
 }
 
-const clients: Client[] = [];
-function connect(url: string, type: ClientType, extra: { uid?: string; packer?: Packer; headers?: Record<string, string>; csrfToken?: string } = {}): Client {
-  const c = createClient({
-    url,
-    type,
-    packer: extra.packer ?? ednPacker(),
-    headers: extra.headers ?? (extra.uid === undefined ? {} : { cookie: `uid=${extra.uid}` }),
-    csrfToken: extra.csrfToken ?? null,
-    backoffMs: () => 50,
-    ajaxTimeoutMs: 5_000,
-  });
-  clients.push(c);
-  return c;
-}
-const closeClients = () => Promise.all(clients.splice(0).map((c) => c.close()));
-after(closeClients);
-
-function nextPush(c: Client, timeoutMs = 3000): Promise<ChskEvent> {
-  return withTimeout(
-    new Promise<ChskEvent>((resolve) => {
-      const off = c.on("recv", (ev) => (off(), resolve(ev)));
-    }),
-    timeoutMs,
-    "a push",
-  );
-}
-
-async function roundTrip(h: FastifyHarness, type: Transport, uid: string, packer?: Packer): Promise<void> {
-  const c = connect(h.url, type, packer === undefined ? { uid } : { uid, packer });
-  await withTimeout(c.whenOpen(), 3000, "open");
-  assert.equal(c.state.type, type);
-  const data = { text: "héllo & = + %", n: [1, 2, 3] };
-  assert.deepEqual(await c.send(["test/echo", data], { timeoutMs: 3000 }), data);
-  assert.deepEqual(await c.send(["test/where"], 3000), { path: new URL(h.url).pathname, transport: type, uid });
-  await until(() => h.chsk.connectedUids[type].has(uid), 3000, "connected");
-  const push = nextPush(c);
-  h.chsk.send(uid, ["test/push", { to: uid }]);
-  assert.deepEqual(await push, ["test/push", { to: uid }]);
-}
-
-/** The EDN packer sending bytes: `application/octet-stream` POSTs with `binary?`. */
-function ednBytesPacker(): Packer {
-  const edn = ednPacker();
-  return {
-    name: "edn-bytes",
-    binary: true,
-    keywordsAsStrings: false,
-    pack: (v) => Buffer.from(edn.pack(v) as string, "utf8"),
-    unpack: (d, limits) => edn.unpack(typeof d === "string" ? d : Buffer.from(d).toString("utf8"), limits),
-  };
-}
 
 for (const prefix of ["", "/rt"]) {
   describe(`Fastify, chsk registered ${prefix ? `under ${prefix}` : "at the root"}`, () => {

@@ -196,6 +196,22 @@ export function utf8Length(s: string): number {
 }
 
 /**
+ * The index of the quote that closes the JSON string opening at `open`:
+ * the next `"` not preceded by an odd number of backslashes; -1 if none.
+ * @internal
+ */
+export function jsonStringEnd(text: string, open: number): number {
+  let j = text.indexOf('"', open + 1);
+  while (j > 0) {
+    let k = j - 1;
+    while (text.charCodeAt(k) === 0x5c /* \ */) k--;
+    if ((j - k) % 2 === 1) return j;
+    j = text.indexOf('"', j + 1);
+  }
+  return -1;
+}
+
+/**
  * True if the JSON text nests arrays/objects deeper than `maxDepth`. A
  * linear scan that skips string contents; it does not validate the JSON
  * (JSON.parse does that next), so unbalanced input simply fails to parse.
@@ -211,14 +227,7 @@ export function jsonDepthExceeds(text: string, maxDepth: number): boolean {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      // Jump to the closing quote: the next `"` not preceded by an odd number of backslashes.
-      let j = text.indexOf('"', i + 1);
-      while (j > 0) {
-        let k = j - 1;
-        while (text.charCodeAt(k) === 0x5c /* \ */) k--;
-        if ((j - k) % 2 === 1) break;
-        j = text.indexOf('"', j + 1);
-      }
+      const j = jsonStringEnd(text, i);
       if (j < 0) return false; // unterminated string: JSON.parse will reject it
       i = j;
     } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {

@@ -51,7 +51,7 @@ import {
 } from "../edn/values.js";
 import { formatDouble } from "../edn/writer.js";
 import { ChskError, err, ok, type Result } from "../protocol/errors.js";
-import { depthError, jsonDepthExceeds, jsonTextOf } from "./json.js";
+import { depthError, jsonDepthExceeds, jsonStringEnd, jsonTextOf } from "./json.js";
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits, type Packer } from "./types.js";
 
 export interface TransitPackerOptions {
@@ -137,14 +137,7 @@ function exactIntegers(text: string): string {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
-      // Skip the string: to the next `"` not preceded by an odd number of backslashes.
-      let j = text.indexOf('"', i + 1);
-      while (j > 0) {
-        let k = j - 1;
-        while (text.charCodeAt(k) === 0x5c /* \ */) k--;
-        if ((j - k) % 2 === 1) break;
-        j = text.indexOf('"', j + 1);
-      }
+      const j = jsonStringEnd(text, i);
       if (j < 0) return text; // unterminated: JSON.parse reports it
       // `"~i…"` beyond int64: transit-js would wrap it (goog.math.Long), transit-clj reads a BigInt; read it as `"~n…"`.
       if (j - i >= 22 && text.charCodeAt(i + 1) === 0x7e /* ~ */ && text.charCodeAt(i + 2) === 0x69 /* i */) {
