@@ -8,7 +8,7 @@
  * What went wrong is said in one line on stderr, ending with the error's
  * stable code: `chsk call: no reply within 5000 ms (CHSK_ERR_TIMEOUT)`.
  */
-import { createClient as createNodeClient } from "../core/client/index.node.js";
+import { bootstrapSession, createClient as createNodeClient } from "../core/client/index.node.js";
 import type { Client, ClientOptions, ClientTapEvent, ClientType, Transport } from "../core/client/types.js";
 import { kw, readEdn, writeEdn } from "../core/edn/index.js";
 import { type PackerName, packerByName } from "../core/packers/index.js";
@@ -21,7 +21,6 @@ import { type CsrfContext, type Diagnosis, diagnoseFrame, diagnoseRefusal, netwo
 import { type CliIo, ExitCode } from "./exit-codes.js";
 import { toJsonText } from "./json-value.js";
 import { parseChskUrl } from "./options.js";
-import { bootstrapSession, CookieJar, HttpFailure, HttpRefusal } from "./session.js";
 
 export interface CallOptions {
   /** The chsk endpoint: `http(s)://host:port/chsk`, `ws(s)://…`, or `host:port` (no path → `/chsk`). */
@@ -251,48 +250,40 @@ export async function runCall(options: CallOptions, deps: CallDeps): Promise<num
   if (deps.signal?.aborted) return interrupted();
 
   // 1. Session: login and/or CSRF token, cookies.
-  const jar = new CookieJar(options.cookie);
   let csrfToken: string | null;
+  let sessionHeaders: Record<string, string>;
   try {
     const s = await bootstrapSession({
-      origin: url.origin,
+      url: url.origin,
       login: options.login,
       csrfToken: options.csrfToken,
       probe: options.session !== false,
-      jar,
+      cookie: options.cookie,
       headers: options.headers ?? {},
       timeoutMs,
       signal: deps.signal,
       ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }),
-      ...(trace === undefined ? {} : { trace }),
+      ...(trace === undefined ? {} : { logger: { debug: (m: string) => trace(`* ${m}`), warn: (m: string) => trace(`* ${m}`), error: (m: string) => trace(`* ${m}`) } }),
     });
     csrfToken = s.csrfToken;
+    sessionHeaders = s.headers;
     if (options.login !== undefined && options.csrfToken !== undefined && csrfToken !== options.csrfToken) {
       trace?.("* --csrf-token went with the login; the socket uses the token the login answered with");
     }
   } catch (e) {
-    if (e instanceof HttpRefusal) {
-      const noRoute = e.what === "login refused" && (e.status === 404 || e.status === 405);
-      const hint = noRoute ? "; this server has no POST /login (chsk serve's convention): log in your own way and pass --cookie" : "";
-      return finish(new Outcome(ExitCode.FAILED, `${e.message}${hint}`, "CHSK_ERR_HTTP_STATUS"));
-    }
-    if (e instanceof HttpFailure) {
-      if (e.aborted) return interrupted();
-      if (e.timedOut) return finish(new Outcome(ExitCode.TIMEOUT, e.message, "CHSK_ERR_TIMEOUT"));
-      return finish(new Outcome(ExitCode.FAILED, `connection failed: ${e.message}`, "CHSK_ERR_TRANSPORT"));
-    }
-    throw e;
+    if (!isChskError(e)) throw e;
+    const o = sessionFailure(e);
+    return o === undefined ? interrupted() : finish(o);
   }
 
   // 2. The channel socket.
-  const cookie = jar.header();
   const client = (deps.createClient ?? createNodeClient)({
     url: url.href,
     type,
     packer,
     csrfToken,
     params: options.params ?? {},
-    headers: { ...options.headers, ...(cookie === undefined ? {} : { cookie }) },
+    headers: sessionHeaders,
     autoConnect: false,
   });
   // As messages show them: without credentials.
@@ -320,6 +311,28 @@ export async function runCall(options: CallOptions, deps: CallDeps): Promise<num
     return finish(outcome);
   } finally {
     await closeQuietly(client);
+  }
+}
+
+/** How a failed session bootstrap ends the call; undefined for an interruption. */
+function sessionFailure(e: ChskError): Outcome | undefined {
+  const d = e.detail ?? {};
+  const str = (k: string) => (typeof d[k] === "string" ? (d[k] as string) : "");
+  switch (e.code) {
+    case "CHSK_ERR_LOGIN_REFUSED": {
+      const status = e.status ?? 0;
+      const noRoute = status === 404 || status === 405;
+      const hint = noRoute ? "; this server has no POST /login (chsk serve's convention): log in your own way and pass --cookie" : "";
+      const contentType = str("contentType");
+      // Said as any HTTP refusal is: the code chsk call has always printed for it.
+      return new Outcome(ExitCode.FAILED, `login refused: ${shortAnswer(status, str("body"), contentType === "" ? undefined : contentType)}${hint}`, "CHSK_ERR_HTTP_STATUS");
+    }
+    case "CHSK_ERR_CLOSED":
+      return undefined;
+    case "CHSK_ERR_TIMEOUT":
+      return new Outcome(ExitCode.TIMEOUT, e.message, "CHSK_ERR_TIMEOUT");
+    default:
+      return new Outcome(ExitCode.FAILED, `connection failed: ${str("method")} ${str("url")}: ${networkReason(e.cause ?? e)}`, "CHSK_ERR_TRANSPORT");
   }
 }
 

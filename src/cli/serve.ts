@@ -36,6 +36,13 @@ export interface ServeOptions {
   publicDashboard?: boolean;
   /** On loopback: more `Host` names that may see the dashboard and identities (`--allowed-hosts`). @default [] */
   allowedHosts?: readonly string[];
+  /**
+   * Mount the inspector stream (`chsk inspect --attach`) at `/chsk-inspect`
+   * behind this token (`--inspect-token`, `$CHSK_INSPECT_TOKEN`). @default not mounted
+   */
+  inspectToken?: string | undefined;
+  /** Mount the inspector stream behind a generated token, printed at start (`--allow-inspect`). @default false */
+  allowInspect?: boolean;
   /** The browser demo page / dashboard (see `WebHook`). */
   web?: WebHook | WebHookFactory;
   /** Server limits (`createServer` options of the same names); unset: the library's defaults. */
@@ -99,6 +106,16 @@ export function startHints(url: string, options: Pick<ServeOptions, "web" | "pac
 /** The dashboard link; with the token when one is needed (the page trades it for a cookie). */
 const dashboardUrl = (url: string, token: string | undefined) => (token === undefined ? `${url}/dashboard` : `${url}/dashboard?token=${token}`);
 
+/**
+ * Where the inspector stream is and what it needs; the token itself only
+ * when it was generated (one given by flag or environment is not echoed
+ * into logs). Said even with --quiet: without it the stream is unusable.
+ */
+export function inspectNote(url: string, path: string, token: string, generated: boolean): string {
+  return `inspect:   ${url}${path} (Authorization: Bearer ${generated ? token : "<your --inspect-token>"})
+`;
+}
+
 /** Beyond loopback the token is the only way in: said even with --quiet. */
 function tokenNote(url: string, token: string, quiet: boolean): string {
   const link = quiet ? `dashboard: ${dashboardUrl(url, token)}\n` : "";
@@ -124,6 +141,7 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
       ...(options.dashboardToken === undefined ? {} : { dashboardToken: options.dashboardToken }),
       publicDashboard: options.publicDashboard ?? false,
       ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
+      ...(options.inspectToken !== undefined || options.allowInspect === true ? { inspect: { token: options.inspectToken } } : {}),
       serverOptions: definedOnly(options.limits ?? {}),
       ...definedOnly(options.timeouts ?? {}),
       ...(options.web === undefined ? {} : { web: options.web }),
@@ -144,6 +162,7 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
   const browse = browseUrl(server.host, server.port);
   if (!options.quiet) deps.stdout.write(startHints(browse, options, server.dashboardToken));
   if (server.dashboardToken !== undefined && options.web !== undefined) deps.stdout.write(tokenNote(browse, server.dashboardToken, options.quiet ?? false));
+  if (server.inspector !== undefined) deps.stdout.write(inspectNote(browse, server.inspector.path, server.inspector.token, options.inspectToken === undefined));
   log.info("ready", {
     packer: server.chsk.packer.name,
     csrf: options.csrf ?? true,

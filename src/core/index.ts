@@ -15,3 +15,5 @@ export * from "./protocol/events.js";
 export type * from "./protocol/event-map.js";
 export * from "./protocol/codec.js";
 export { type Cancel, type Clock, systemClock, type TimerOptions, type Unsubscribe } from "./clock.js";
+export { type Logger, type LogFields, silentLogger } from "./logger.js";
+export * from "./inspect/index.js";

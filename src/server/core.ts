@@ -4,7 +4,7 @@
  * the admission pipeline (checks → uid).
  */
 import { Emitter } from "../core/clock.js";
-import { ChskError, CloseCode } from "../core/protocol/errors.js";
+import { ChskError, type ChskErrorCode, CloseCode } from "../core/protocol/errors.js";
 import { encodeLpTimeout, encodeDummyCb200 } from "../core/protocol/codec.js";
 import { type ChskEvent, Reserved } from "../core/protocol/events.js";
 import type { DecodeLimits } from "../core/packers/types.js";
@@ -16,7 +16,7 @@ import { allowOrigin, validCsrfToken } from "./security.js";
 import { Outbox } from "./send-buffer.js";
 import { Sweeper } from "./scheduler.js";
 import { ErrorReporter, Taps } from "./taps.js";
-import type { HttpAnswer, ServerEventMsg, ServerEvents, Transport, Uid } from "./types.js";
+import type { HttpAnswer, ServerEventMsg, ServerEvents, ServerTapEvent, Transport, Uid } from "./types.js";
 
 type Thenable<T> = PromiseLike<T>;
 type MaybePromise<T> = T | Thenable<T>;
@@ -30,9 +30,38 @@ export function chain<A, B>(v: MaybePromise<A>, f: (a: A) => MaybePromise<B>): M
   return isThenable<A>(v) ? Promise.resolve(v).then(f) : f(v);
 }
 
+/** A refused request: the answer, and the code naming why. */
+export interface Refusal {
+  answer: HttpAnswer;
+  code: ChskErrorCode;
+  uid?: undefined;
+}
+
 /** What admission decided: refuse with an answer, or go ahead as `uid`. */
-export type Admission = { answer: HttpAnswer; uid?: undefined } | { answer: null; uid: Uid };
+export type Admission = Refusal | { answer: null; uid: Uid };
 const ANONYMOUS: Admission = Object.freeze({ answer: null, uid: null });
+
+/** What {@link ServerCore.refused} reports. */
+export interface RefusalReport {
+  transport: Transport;
+  /** What the refused exchange's tap id hangs off (the upgrade socket, the response). */
+  key: object;
+  /** `ws-`, `get-` or `post-`. */
+  prefix: string;
+  clientId?: string | undefined;
+  uid?: Uid | undefined;
+  answer: HttpAnswer;
+  code: ChskErrorCode;
+  /** The peer's error behind the refusal, reported as such. */
+  error?: ChskError | undefined;
+  /** What a hook threw (`CHSK_ERR_HOOK_FAILED`). */
+  cause?: unknown;
+}
+
+const MAX_REFUSAL_BODY = 1024;
+
+/** The reject hook's answer, if any, as a refusal (module-level: the passing path allocates nothing). */
+const rejected = (a: HttpAnswer | null | undefined): Refusal | null => (a === null || a === undefined ? null : { answer: a, code: "CHSK_ERR_REJECTED" });
 
 /**
  * `chsk/uidport-open` / `chsk/uidport-close` from a client would pass for
@@ -63,7 +92,7 @@ export class ServerCore {
   readonly packer: ResolvedOptions["packer"];
   readonly clock: ResolvedOptions["clock"];
   readonly limits: DecodeLimits;
-  readonly taps = new Taps();
+  readonly taps: Taps;
   readonly events = new Emitter<ServerEvents>();
   readonly errors: ErrorReporter;
   readonly dispatcher: Dispatcher;
@@ -87,8 +116,9 @@ export class ServerCore {
     this.limits = { maxBytes: opts.maxFrameBytes, maxDepth: opts.maxDepth };
     this.lpTimeoutFrame = encodeLpTimeout(this.packer);
     this.dummyCb200Frame = encodeDummyCb200(this.packer);
-    this.errors = new ErrorReporter(this.taps, this.events, () => this.clock.now());
-    this.dispatcher = new Dispatcher(opts.recvBufferSize);
+    this.taps = new Taps(opts.logger);
+    this.errors = new ErrorReporter(this.taps, this.events, () => this.clock.now(), opts.logger);
+    this.dispatcher = new Dispatcher(opts.recvBufferSize, opts.logger);
 
     const positive = [
       opts.wsKaliveMs,
@@ -194,11 +224,11 @@ export class ServerCore {
 
   admit(req: Request): MaybePromise<Admission> {
     // Written out (no `chain`) so the all-sync path allocates no closures.
-    const answer = this.#checks(req, 0);
-    if (isThenable<HttpAnswer | null>(answer)) {
-      return Promise.resolve(answer).then((a) => (a === null ? this.#uid(req) : { answer: a }));
+    const refusal = this.#checks(req, 0);
+    if (isThenable<Refusal | null>(refusal)) {
+      return Promise.resolve(refusal).then((r) => (r === null ? this.#uid(req) : r));
     }
-    return answer === null ? this.#uid(req) : { answer };
+    return refusal === null ? this.#uid(req) : refusal;
   }
 
   #uid(req: Request): MaybePromise<Admission> {
@@ -209,33 +239,33 @@ export class ServerCore {
     return { answer: null, uid: checkedUid(uid) };
   }
 
-  #checks(req: Request, step: number): MaybePromise<HttpAnswer | null> {
+  #checks(req: Request, step: number): MaybePromise<Refusal | null> {
     const o = this.opts;
     for (; step < 4; step++) {
-      let r: MaybePromise<HttpAnswer | null | undefined>;
+      let r: MaybePromise<Refusal | null>;
       switch (step) {
         case 0:
-          r = o.reject === null ? null : o.reject(req);
+          r = o.reject === null ? null : chain(o.reject(req), rejected);
           break;
         case 1: {
           const f = o.csrfToken;
           if (f === null) continue;
-          r = chain(f(req), (ref) => (validCsrfToken(ref, req) ? null : o.badCsrf(req)));
+          r = chain(f(req), (ref) => (validCsrfToken(ref, req) ? null : { answer: o.badCsrf(req), code: "CHSK_ERR_BAD_CSRF" }));
           break;
         }
         case 2:
-          r = allowOrigin(o.allowedOrigins, req.headers) ? null : o.badOrigin(req);
+          r = allowOrigin(o.allowedOrigins, req.headers) ? null : { answer: o.badOrigin(req), code: "CHSK_ERR_BAD_ORIGIN" };
           break;
         default: {
           const f = o.authorized;
           if (f === null) continue;
-          r = chain(f(req), (ok) => (ok ? null : o.unauthorized(req)));
+          r = chain(f(req), (ok) => (ok ? null : { answer: o.unauthorized(req), code: "CHSK_ERR_UNAUTHORIZED" }));
         }
       }
-      if (r === null || r === undefined) continue;
-      if (isThenable<HttpAnswer | null | undefined>(r)) {
+      if (r === null) continue;
+      if (isThenable<Refusal | null>(r)) {
         const next = step + 1;
-        return Promise.resolve(r).then((a) => (a === null || a === undefined ? this.#checks(req, next) : a));
+        return Promise.resolve(r).then((a) => (a === null ? this.#checks(req, next) : a));
       }
       return r;
     }
@@ -246,9 +276,44 @@ export class ServerCore {
   hookFailed(e: unknown): HttpAnswer {
     if (!this.#hookFailureLogged) {
       this.#hookFailureLogged = true;
-      console.error("chsk: a server hook threw (further failures are not logged):", e);
+      this.opts.logger.error("a server hook threw (further failures are not logged)", { error: e });
     }
     return { status: 500, body: "Internal Server Error" };
+  }
+
+  /**
+   * A request on the channel path was refused; the caller has answered it.
+   * Its peer error, if any, is reported first (tap `error`, the `"error"`
+   * event or one `warn`); then the `refused` tap; and a refusal that is no
+   * error nor a hook failure (logged by {@link hookFailed}) is logged at
+   * `info`. Refusals are rare: this path may allocate.
+   */
+  refused(r: RefusalReport): void {
+    if (r.error !== undefined) this.errors.report(r.error, r.uid, r.clientId);
+    const status = r.answer.status;
+    const taps = this.taps;
+    if (taps.on) {
+      const body = r.answer.body ?? "";
+      const e: ServerTapEvent = {
+        type: "refused",
+        transport: r.transport,
+        connId: taps.idOf(r.key, r.prefix),
+        status,
+        body: body.length > MAX_REFUSAL_BODY ? body.slice(0, MAX_REFUSAL_BODY) : body,
+        code: r.code,
+        at: this.clock.now(),
+      };
+      if (r.clientId !== undefined && r.clientId !== "") e.clientId = r.clientId;
+      if (r.uid !== undefined) e.uid = r.uid;
+      if (r.cause !== undefined) e.cause = r.cause;
+      taps.emit(e);
+    }
+    const info = this.opts.logger.info;
+    if (r.error === undefined && r.code !== "CHSK_ERR_HOOK_FAILED" && info !== undefined) {
+      const fields: Record<string, unknown> = { transport: r.transport, status, code: r.code };
+      if (r.clientId) fields["clientId"] = r.clientId;
+      info.call(this.opts.logger, `refused a ${r.transport === "ws" ? "WebSocket upgrade" : "request"}: ${status} ${r.code}`, fields);
+    }
   }
 
   report(error: ChskError, uid?: Uid, clientId?: string): void {

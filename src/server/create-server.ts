@@ -23,7 +23,7 @@ import type { DefaultEventMap, EventMap } from "../core/protocol/event-map.js";
 import { ServerCore } from "./core.js";
 import { resolveOptions } from "./options.js";
 import type { Entry } from "./registry.js";
-import { pathOf, writeAnswer } from "./request.js";
+import { parseParams, pathOf, writeAnswer } from "./request.js";
 import type { HandlerErrorFn } from "./router.js";
 import { AjaxClient, AjaxTransport } from "./transports/ajax.js";
 import { WsConn, WsTransport } from "./transports/ws.js";
@@ -32,6 +32,7 @@ import type {
   ChskServer,
   HandleRequestOptions,
   ClientInfo,
+  HttpAnswer,
   ConnectedUids,
   SendOptions,
   ServerEventMsg,
@@ -43,6 +44,15 @@ import type {
 
 /** Internal key: `server[kReport](error)` reports through the server's `error` event and taps. */
 export const kReport = Symbol("chsk:report");
+/** Internal key: `server[kRefused](error, res, answer)` reports a request an adapter refused (`error` and `refused` taps). */
+export const kRefused = Symbol("chsk:refused");
+/** Internal key: `server[kTapView]()` lists the registry with the connections' tap ids (the inspector's snapshot). */
+export const kTapView = Symbol("chsk:tap-view");
+
+/** A client as the inspector's snapshot shows it: {@link ClientInfo} and the `connId` its taps carry. */
+export interface TappedClient extends ClientInfo {
+  connId: string;
+}
 
 const kTaken = Symbol("chsk:upgrade-taken");
 
@@ -88,7 +98,11 @@ class Server implements ChskServer {
     else if (method === "POST") this.#ajax.post(req, res, options?.body);
     else {
       req.resume();
-      writeAnswer(res, { status: 405, body: "Method Not Allowed", headers: { allow: "GET, POST" } });
+      const answer = { status: 405, body: "Method Not Allowed", headers: { allow: "GET, POST" } };
+      writeAnswer(res, answer);
+      const q = req.url?.indexOf("?") ?? -1;
+      const clientId = q === -1 ? undefined : parseParams(req.url!.slice(q + 1))["client-id"];
+      this.#core.refused({ transport: "ajax", key: res, prefix: "req-", clientId, answer, code: "CHSK_ERR_METHOD_NOT_ALLOWED" });
     }
     return true;
   }
@@ -146,6 +160,31 @@ class Server implements ChskServer {
   /** For the framework adapters: report like the transports do (`error` event, taps). */
   [kReport](error: ChskError): void {
     this.#core.report(error);
+  }
+
+  /** For the framework adapters: a request they answered with `answer` because of `error`. */
+  [kRefused](error: ChskError, res: ServerResponse, answer: HttpAnswer): void {
+    const prefix = res.req?.method === "POST" ? "post-" : "get-";
+    this.#core.refused({ transport: "ajax", key: res, prefix, answer, code: error.code, error });
+  }
+
+  [kTapView](): TappedClient[] {
+    const core = this.#core;
+    const now = core.clock.now();
+    const out: TappedClient[] = [];
+    for (const e of core.registry.entries()) {
+      out.push({
+        clientId: e.clientId,
+        uid: e.uid,
+        transport: e.transport,
+        connectedAt: e.connectedAt,
+        lastActivity: e.activityAt(now),
+        connected: e.isConnected,
+        remoteAddress: e.req.remoteAddress,
+        connId: core.taps.idOf(e, e.transport === "ws" ? "ws-" : "ajax-"),
+      });
+    }
+    return out;
   }
 
   // -------------------------------------------------------------------------

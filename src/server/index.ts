@@ -19,6 +19,19 @@ export {
   type DashboardOptions,
 } from "./dashboard/mount-dashboard.js";
 export type { DashboardAccessLevel } from "./dashboard/feed-types.js";
+export { mountInspector, DEFAULT_INSPECTOR_PATH, type Inspector, type InspectorOptions } from "./inspect/mount-inspector.js";
+export {
+  parseInspectorLine,
+  INSPECTOR_STREAM_VERSION,
+  type InspectorLine,
+  type InspectorHello,
+  type InspectorOpen,
+  type InspectorRefused,
+  type InspectorError,
+  type InspectorHeartbeat,
+} from "./inspect/stream-lines.js";
+export { consoleLogger } from "./console-logger.js";
+export type { Logger, LogFields } from "../core/logger.js";
 export type { DashboardLogger } from "./dashboard/actions.js";
 export { expressAdapter, type ExpressMiddleware, type ExpressRequestLike } from "./http/express-adapter.js";
 export {
@@ -47,6 +60,7 @@ export {
   type ServerEvents,
   type ServerOptions,
   type ServerTapEvent,
+  type TapChannel,
   type Transport,
   type Uid,
 } from "./types.js";

@@ -4,8 +4,10 @@
  * the way ws's constructors do.
  */
 import { type Clock, systemClock } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
 import { ednPacker } from "../core/packers/edn.js";
 import type { Packer } from "../core/packers/types.js";
+import { consoleLogger } from "./console-logger.js";
 import type { ChskRequest, HttpAnswer, ServerOptions, SKIP_CSRF, Uid } from "./types.js";
 
 type MaybePromise<T> = T | Promise<T>;
@@ -38,6 +40,7 @@ export interface ResolvedOptions {
   recvBufferSize: number;
   closeTimeoutMs: number;
   retainUpgradeRequest: boolean;
+  logger: Logger;
   clock: Clock;
   signal: AbortSignal | undefined;
 }
@@ -75,6 +78,42 @@ function num(name: string, v: unknown, dflt: number, opts: { min?: number; integ
     throw new RangeError(`The "${name}" option must be < ${opts.below} (the client's Ajax timeout), got ${v}`);
   }
   return v;
+}
+
+const silent: Logger = { warn() {}, error() {} };
+
+/** `{ warn, error, info?, debug? }`, `null` (silent) or absent (the console). */
+function logger(v: unknown): Logger {
+  if (v === undefined) return consoleLogger();
+  if (v === null) return silent;
+  const l = v as Record<string, unknown>;
+  if (typeof v !== "object" || typeof l["warn"] !== "function" || typeof l["error"] !== "function") {
+    throw new TypeError('The "logger" option must be a logger ({ warn, error, info?, debug? }: console fits) or null');
+  }
+  for (const level of ["info", "debug"]) {
+    if (l[level] !== undefined && typeof l[level] !== "function") throw new TypeError(`The "logger" option's ${level} must be a function`);
+  }
+  return guarded(v as Logger);
+}
+
+/** A logger that throws must not break the request or frame being logged about. */
+function guarded(l: Logger): Logger {
+  const wrap = (f: Logger["warn"] | undefined): Logger["warn"] | undefined =>
+    f === undefined
+      ? undefined
+      : (msg, fields) => {
+          try {
+            f.call(l, msg, fields);
+          } catch {
+            // Nothing left to tell it to.
+          }
+        };
+  const out: Logger = { warn: wrap(l.warn)!, error: wrap(l.error)! };
+  const info = wrap(l.info);
+  const debug = wrap(l.debug);
+  if (info !== undefined) out.info = info;
+  if (debug !== undefined) out.debug = debug;
+  return out;
 }
 
 function bool(name: string, v: unknown, dflt: boolean): boolean {
@@ -150,6 +189,7 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     recvBufferSize: num("recvBufferSize", o.recvBufferSize, 1000, { integer: true }),
     closeTimeoutMs: num("closeTimeoutMs", o.closeTimeoutMs, 1_000),
     retainUpgradeRequest: bool("retainUpgradeRequest", o.retainUpgradeRequest, false),
+    logger: logger(o.logger),
     clock,
     signal: o.signal,
   };

@@ -6,65 +6,18 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { ChskError } from "../core/protocol/errors.js";
+import { emptyParams, parseParams } from "../core/inspect/parse-params.js";
 import type { ChskRequest, HttpAnswer } from "./types.js";
 
 // ---------------------------------------------------------------------------
 // Params
 
-function decodeComponent(s: string): string {
-  if (s.indexOf("+") !== -1) s = s.replace(/\+/g, " ");
-  if (s.indexOf("%") === -1) return s;
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    // Malformed escapes: keep the text as sent rather than failing the request.
-    return s;
-  }
-}
-
-/**
- * Param objects inherit from an empty null-prototype object: no
- * `Object.prototype` keys show through (`"constructor" in params` is
- * false, `__proto__` is an ordinary key), yet V8 keeps them in fast mode,
- * unlike `Object.create(null)` objects, which start as dictionaries (a few
- * hundred bytes more per WS connection).
- */
-const Params = function Params(this: Record<string, string>) {} as unknown as new () => Record<string, string>;
-Params.prototype = Object.create(null);
-
-/**
- * Parses `a=1&b%3F=2` (query strings and form bodies alike: `+` is a
- * space). Keys are decoded too, so Sente's `handshake%3F` reads as
- * `handshake?`. The first of repeated keys wins.
- */
-export function parseParams(s: string): Record<string, string> {
-  const out = new Params();
-  const n = s.length;
-  let i = 0;
-  while (i < n) {
-    let amp = s.indexOf("&", i);
-    if (amp === -1) amp = n;
-    if (amp > i) {
-      const eq = s.indexOf("=", i);
-      let key: string;
-      let value: string;
-      if (eq === -1 || eq > amp) {
-        key = decodeComponent(s.slice(i, amp));
-        value = "";
-      } else {
-        key = decodeComponent(s.slice(i, eq));
-        value = decodeComponent(s.slice(eq + 1, amp));
-      }
-      if (!(key in out)) out[key] = value;
-    }
-    i = amp + 1;
-  }
-  return out;
-}
+// One reader of queries and forms for the server and the inspector (core).
+export { parseParams };
 
 /** Parses a `Cookie` header. Values are URI-decoded when possible. */
 export function parseCookies(header: string | undefined): Record<string, string> {
-  const out = new Params();
+  const out = emptyParams();
   if (!header) return out;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
@@ -94,7 +47,7 @@ export function pathOf(url: string | undefined): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-const EMPTY: Record<string, string> = Object.freeze(new Params());
+const EMPTY: Record<string, string> = Object.freeze(emptyParams());
 
 // ---------------------------------------------------------------------------
 // ChskRequest

@@ -10,6 +10,7 @@
  * consumer that arrives, still in order.
  */
 import type { Unsubscribe } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
 import type { ServerEventMsg } from "./types.js";
 
 export type Handler = (msg: ServerEventMsg) => void | Promise<void>;
@@ -31,9 +32,11 @@ export class Dispatcher {
   #closed = false;
   readonly #bufferSize: number;
   readonly #logged = new Set<string>();
+  readonly #logger: Logger;
 
-  constructor(bufferSize: number) {
+  constructor(bufferSize: number, logger: Logger) {
     this.#bufferSize = bufferSize;
+    this.#logger = logger;
   }
 
   get hasConsumers(): boolean {
@@ -76,7 +79,11 @@ export class Dispatcher {
     const key = `${msg.id}\u0000${e instanceof Error ? e.message : String(e)}`;
     if (this.#logged.has(key)) return;
     if (this.#logged.size < MAX_LOGGED_KEYS) this.#logged.add(key);
-    console.error(`chsk: event handler failed for [${msg.id}] (further identical failures are not logged):`, e);
+    this.#logger.error(`event handler failed for [${msg.id}] (further identical failures are not logged)`, {
+      eventId: msg.id,
+      clientId: msg.clientId,
+      error: e,
+    });
   }
 
   subscribe(handler: Handler, onError?: HandlerErrorFn): Unsubscribe {

@@ -4,6 +4,7 @@
  * so a server nobody taps pays one boolean check per frame.
  */
 import { Emitter, type Unsubscribe } from "../core/clock.js";
+import type { Logger } from "../core/logger.js";
 import type { ChskError } from "../core/protocol/errors.js";
 import type { ServerEvents, ServerTapEvent, Uid } from "./types.js";
 
@@ -14,6 +15,30 @@ export class Taps {
   on = false;
   #listeners: readonly ((e: ServerTapEvent) => void)[] = [];
   #listenerFailed = false;
+  /**
+   * Tap ids (`ws-N`, `get-N`, `post-N`) of connections and exchanges, made
+   * on first use: a server nobody taps never makes one, and an id lives as
+   * long as what it names.
+   */
+  readonly #ids = new WeakMap<object, string>();
+  #seq = 0;
+
+  constructor(private readonly logger: Logger) {}
+
+  /** The tap id of `key` (a socket, a response, a client entry), made with `prefix` on first use. */
+  idOf(key: object, prefix: string): string {
+    let id = this.#ids.get(key);
+    if (id === undefined) {
+      id = `${prefix}${++this.#seq}`;
+      this.#ids.set(key, id);
+    }
+    return id;
+  }
+
+  /** Gives `key` the id `from` already has (an Ajax client takes its handshake GET's). */
+  shareId(key: object, from: object, prefix: string): void {
+    this.#ids.set(key, this.idOf(from, prefix));
+  }
 
   add(listener: (e: ServerTapEvent) => void): Unsubscribe {
     this.#listeners = [...this.#listeners, listener];
@@ -36,7 +61,7 @@ export class Taps {
       } catch (err) {
         if (!this.#listenerFailed) {
           this.#listenerFailed = true;
-          console.error("chsk: a tap listener threw (further failures are not logged):", err);
+          this.logger.error("a tap listener threw (further failures are not logged)", { error: err });
         }
       }
     }
@@ -50,7 +75,7 @@ export class Taps {
 
 /**
  * Reports an error a peer caused (bad frame, bad POST, …): tap `"error"`,
- * then the `"error"` event; with no `"error"` listener, one console line per
+ * then the `"error"` event; with no `"error"` listener, one `warn` line per
  * (code, client id) at most, so a misbehaving client cannot flood the log.
  */
 export class ErrorReporter {
@@ -59,6 +84,7 @@ export class ErrorReporter {
     private readonly taps: Taps,
     private readonly events: Emitter<ServerEvents>,
     private readonly now: () => number,
+    private readonly logger: Logger,
   ) {}
 
   report(error: ChskError, uid?: Uid, clientId?: string): void {
@@ -76,6 +102,9 @@ export class ErrorReporter {
     if (this.#logged.has(key)) return;
     if (this.#logged.size >= MAX_LOGGED_KEYS) return;
     this.#logged.add(key);
-    console.warn(`chsk: ${error.code}: ${error.message}${clientId ? ` (client ${clientId})` : ""}`);
+    const fields: Record<string, unknown> = { code: error.code };
+    if (clientId) fields["clientId"] = clientId;
+    if (uid !== undefined) fields["uid"] = uid;
+    this.logger.warn(`${error.code}: ${error.message}${clientId ? ` (client ${clientId})` : ""}`, fields);
   }
 }

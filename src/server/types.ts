@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse, Server as HttpServer } from "node:http";
 import type { Duplex } from "node:stream";
 import type { Clock, Unsubscribe } from "../core/clock.js";
-import type { ChskError } from "../core/protocol/errors.js";
+import type { Logger } from "../core/logger.js";
+import type { ChskError, ChskErrorCode } from "../core/protocol/errors.js";
 import type { ChskEvent } from "../core/protocol/events.js";
 import type {
   BivariantFn,
@@ -169,6 +170,18 @@ export interface ServerOptions {
    * peers' answers before cutting the remaining sockets. @default 1_000
    */
   closeTimeoutMs?: number;
+  /**
+   * Where the server logs what it cannot hand to you otherwise: a hook or
+   * router handler that threw (once per kind), a tap listener that threw
+   * (once), a peer error with no `"error"` listener (once per code and
+   * client; at most 1000 such lines), and at `info` every refused request
+   * that is no error (CSRF, origin, `authorized`, `reject`: the status and
+   * `code`). `null` logs nothing; every one of these still reaches `tap()`.
+   * Any `{ warn, error, info?, debug? }` fits (`console`, pino, the
+   * reference server's logger).
+   * @default consoleLogger(): `warn` and `error` to the console, `info` and `debug` dropped
+   */
+  logger?: Logger | null;
   clock?: Clock;
   /** Aborting closes the server. */
   signal?: AbortSignal;
@@ -234,16 +247,58 @@ export interface ClientInfo {
   remoteAddress: string | undefined;
 }
 
+/**
+ * Where a tapped frame travelled: a WebSocket frame (`ws`); for Ajax, the
+ * answer to a long-poll or handshake GET (`poll`), the packed message a
+ * POST carried (`post`), the POST's answer (`post-reply`). The inspector's
+ * `WireChannel`.
+ */
+export type TapChannel = "ws" | "poll" | "post" | "post-reply";
+
+/**
+ * What `tap()` sees. Frame events map one to one onto what crossed the
+ * wire: every frame the server sent or received is tapped exactly once
+ * (handshakes, pushes, replies, pings, pongs, poll timeouts, dummy
+ * replies), with the `connId` of its physical connection: `ws-N` for a
+ * WebSocket, `get-N` / `post-N` for one Ajax HTTP exchange (a POST and its
+ * answer share theirs). Ids are handed out on first use, so a server
+ * nobody taps never makes one.
+ */
 export type ServerTapEvent =
   /** A frame received; `event` is absent when it could not be decoded (an `error` follows). */
-  | { type: "frame:in"; transport: Transport; uid: Uid; clientId: string; data: string | Uint8Array; event?: ChskEvent; cbId?: string | null; at: number }
-  | { type: "frame:out"; transport: Transport; uid: Uid; clientId: string; data: string | Uint8Array; at: number }
-  /** WS: the socket opened (after the handshake frame). Ajax: the client's entry was created by its handshake. */
-  | { type: "conn:open"; transport: Transport; uid: Uid; clientId: string; at: number }
+  | {
+      type: "frame:in";
+      transport: Transport;
+      channel: "ws" | "post";
+      connId: string;
+      uid: Uid;
+      clientId: string;
+      data: string | Uint8Array;
+      event?: ChskEvent;
+      cbId?: string | null;
+      at: number;
+    }
+  | {
+      type: "frame:out";
+      transport: Transport;
+      channel: "ws" | "poll" | "post-reply";
+      connId: string;
+      uid: Uid;
+      clientId: string;
+      data: string | Uint8Array;
+      /** An Ajax GET answered with a handshake (it asked with `handshake?`, or the server didn't know the client). */
+      handshake?: true;
+      /** HTTP status of an Ajax answer (always 200: refusals are `refused` events). */
+      status?: number;
+      at: number;
+    }
+  /** WS: the socket opened (after the handshake frame). Ajax: the client's entry was created by its handshake (`connId`: that GET's). */
+  | { type: "conn:open"; transport: Transport; connId: string; uid: Uid; clientId: string; at: number }
   /** WS: the socket closed. Ajax: the client's entry expired (no poll within the grace period). */
   | {
       type: "conn:close";
       transport: Transport;
+      connId: string;
       uid: Uid;
       clientId: string;
       /** WS close code (absent for Ajax); for a socket the server cut, the code it meant (4001 slow consumer), the peer seeing 1006. */
@@ -255,7 +310,32 @@ export type ServerTapEvent =
   | { type: "uidport:open"; uid: Uid; at: number }
   | { type: "uidport:close"; uid: Uid; at: number }
   | { type: "reply"; transport: Transport; uid: Uid; clientId: string; eventId: string; latencyMs: number; at: number }
-  | { type: "error"; error: ChskError; uid?: Uid; clientId?: string; at: number };
+  | { type: "error"; error: ChskError; uid?: Uid; clientId?: string; at: number }
+  /**
+   * A request on the channel path answered with a refusal instead of a
+   * connection or frame: the reject hook, CSRF, origin, `authorized`, a
+   * missing client id, limits (too many polls or POSTs, a body too large
+   * or too slow), a bad POST, a hook that threw (500), a closing server.
+   * `code` says why; refusals caused by a peer's error also come as an
+   * `error` event (before this one), the others only here.
+   */
+  | {
+      type: "refused";
+      transport: Transport;
+      /** The refused exchange: `ws-N` (an upgrade answered without a 101), `get-N`, `post-N`. */
+      connId: string;
+      /** The `client-id` param, when the request had one. */
+      clientId?: string;
+      /** Known only for refusals after admission (limits, bad POSTs). */
+      uid?: Uid;
+      status: number;
+      /** The answer's body (its first 1024 characters). */
+      body: string;
+      code: ChskErrorCode;
+      /** For `CHSK_ERR_HOOK_FAILED`: what the hook threw. */
+      cause?: unknown;
+      at: number;
+    };
 
 export interface ServerEvents<E extends EventMap<E> = DefaultEventMap> {
   /** Every received event, including reserved ones (uidport, ping, bad-event). */

@@ -37,6 +37,7 @@ const delta = (a: StatsSnapshot, b: StatsSnapshot) => ({
   replies: b.events.replies - a.events.replies,
   errors: b.errors - a.errors,
   slowConsumers: b.slowConsumers - a.slowConsumers,
+  refused: b.refused - a.refused,
 });
 
 describe("/api/stats counts known traffic exactly", () => {
@@ -94,6 +95,8 @@ describe("/api/stats counts known traffic exactly", () => {
         replies: K * 2 + 1,
         errors: bad,
         slowConsumers: 0,
+        // The bad POST was answered 400: a refusal (and an error, counted there once).
+        refused: 1,
       });
 
       // --- Phase 2: 20 pushes to a user whose only tab left: one missed-push error, not 20.
@@ -108,7 +111,7 @@ describe("/api/stats counts known traffic exactly", () => {
       // The kept frames expire after Sente's retry window (2-4 s).
       await until(() => app.stats().errors > s1.errors, 8000, "the missed-push report");
       await until(() => app.chsk.clients().some((c) => c.clientId === "gone1"), 100, "still in its grace period");
-      assert.deepEqual(delta(s1, app.stats()), { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, eventsIn: 0, replies: 0, errors: 1, slowConsumers: 0 });
+      assert.deepEqual(delta(s1, app.stats()), { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, eventsIn: 0, replies: 0, errors: 1, slowConsumers: 0, refused: 0 });
 
       // --- Phase 3: a slow consumer: counted once in slowConsumers and once in errors.
       const slowCookie = await loginCookie(app, "slowpoke");
@@ -125,7 +128,18 @@ describe("/api/stats counts known traffic exactly", () => {
       const viaHttp = (await (await fetch(`${app.url}/api/stats`)).json()) as StatsSnapshot;
       assert.equal(viaHttp.slowConsumers, s2.slowConsumers + 1);
       assert.equal(viaHttp.errors, s2.errors + 1);
+      assert.equal(d3.refused, 0);
       slow.ws.terminate();
+
+      // --- Phase 4: refusals: each counted once in refused; in errors only when a peer's error caused it.
+      const s3 = app.stats();
+      const noId = new Peer(app.port, "");
+      await assert.rejects(noId.opened, { status: 400 });
+      const put = await fetch(`${app.url}/chsk?client-id=p1`, { method: "PUT" });
+      assert.equal(put.status, 405);
+      await put.text();
+      await until(() => app.stats().refused === s3.refused + 2, 3000, "two refusals counted");
+      assert.deepEqual(delta(s3, app.stats()), { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, eventsIn: 0, replies: 0, errors: 1, slowConsumers: 0, refused: 2 });
     } finally {
       await app.close();
     }

@@ -4,7 +4,6 @@ import { test } from "node:test";
 import { InvalidArgumentError } from "commander";
 import { formatEvent, parseEventArg } from "../../src/cli/call.js";
 import { collectHeader, collectParam, parseChskUrl, parseOrigins, parsePort, parsePositiveInt } from "../../src/cli/options.js";
-import { CookieJar, scrapeCsrfToken } from "../../src/cli/session.js";
 import { describeAnswer, diagnoseFrame, diagnoseRefusal, errorCodeOf, networkReason, shortAnswer } from "../../src/cli/diagnose.js";
 import { toJsonText } from "../../src/cli/json-value.js";
 import { browseUrl, startHints } from "../../src/cli/serve.js";
@@ -79,21 +78,6 @@ test("parseEventArg reads EDN and validates the event", () => {
   assert.ok(bad instanceof ChskError && bad.code === "CHSK_ERR_BAD_EVENT");
   assert.equal(formatEvent(["demo/hello", { n: 1 }]), "[:demo/hello {:n 1}]");
   assert.equal(formatEvent(["demo/hi"]), "[:demo/hi]");
-});
-
-test("CookieJar: initial cookies, Set-Cookie updates and expiry", () => {
-  const jar = new CookieJar("a=1; b=2");
-  jar.update(["b=3; Path=/; HttpOnly", "c=4", "a=; Max-Age=0", "d=5; Expires=Thu, 01 Jan 1970 00:00:00 GMT"]);
-  assert.equal(jar.header(), "b=3; c=4");
-  assert.equal(new CookieJar().header(), undefined);
-});
-
-test("scrapeCsrfToken: Sente's data attribute, meta tags, anti-forgery fields", () => {
-  assert.equal(scrapeCsrfToken('<div id="sente-csrf-token" data-csrf-token="abc+/=="></div>'), "abc+/==");
-  assert.equal(scrapeCsrfToken('<meta name="csrf-token" content="t&amp;1">'), "t&1");
-  assert.equal(scrapeCsrfToken("<meta content='m2' name='csrf-token'>"), "m2");
-  assert.equal(scrapeCsrfToken('<input type="hidden" name="__anti-forgery-token" value="f&#x2B;3">'), "f+3");
-  assert.equal(scrapeCsrfToken("<p>nothing</p>"), undefined);
 });
 
 test("SessionStore: signed, fresh tokens, logout revokes, cookie attributes", () => {

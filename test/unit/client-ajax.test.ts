@@ -152,6 +152,64 @@ describe("client over Ajax (scripted fetch, manual clock)", () => {
     await client.close();
   });
 
+  it("taps every answer and POST once: channel, exchange connId, handshake, status, kind, cbId, latency", async () => {
+    const { client, ff, clock } = setup();
+    const taps: ClientTapEvent[] = [];
+    client.tap((e) => taps.push(e));
+    (await ff.next()).respond(200, encodeHandshake(packer, "alice") as string);
+    const poll1 = await ff.next();
+    poll1.respond(200, encodeLpTimeout(packer) as string);
+    const poll2 = await ff.next();
+    const reply = client.send(["my/call", 1], 5000);
+    const post1 = await ff.next();
+    clock.advance(25);
+    post1.respond(200, encodeReply(packer, "ok", null) as string);
+    assert.equal(await reply, "ok");
+    client.send(["my/note", 2]);
+    (await ff.next()).respond(200, encodeDummyCb200(packer) as string);
+    await flush();
+    client.send(["my/slow"], 5000, () => {});
+    (await ff.next()).respond(200, encodeLpTimeout(packer) as string);
+    await flush();
+    poll2.respond(200, encodePush(packer, [["my/push", 1], ["my/push", 2]]) as string);
+    const poll3 = await ff.next();
+    poll3.respond(403, "Bad CSRF token");
+    await flush();
+    const rows = taps.map((t) => {
+      if (t.type === "frame:in" || t.type === "frame:out") {
+        assert.equal(t.transport, "ajax");
+        assert.equal(t.clientId, "cid");
+        assert.match(t.connId, t.channel === "poll" ? /^get-\d+$/ : /^post-\d+$/);
+        const extra = t.type === "frame:in" ? { handshake: t.handshake, status: t.status, latencyMs: t.latencyMs } : {};
+        return { type: t.type, channel: t.channel, connId: t.connId, kind: t.kind, eventId: t.eventId, cbId: t.cbId, ...extra };
+      }
+      return { type: t.type, connId: t.connId };
+    });
+    const ids = rows.map((r) => r.connId);
+    const [hs, , p1, post1Out, post1In, noteOut, noteIn, slowOut, slowIn, p2, refusal] = ids;
+    const u = undefined;
+    assert.deepEqual(rows, [
+      { type: "frame:in", channel: "poll", connId: hs, kind: "handshake", eventId: "chsk/handshake", cbId: u, handshake: true, status: 200, latencyMs: u },
+      { type: "conn:open", connId: hs },
+      { type: "frame:in", channel: "poll", connId: p1, kind: "timeout", eventId: "chsk/timeout", cbId: u, handshake: u, status: 200, latencyMs: u },
+      { type: "frame:out", channel: "post", connId: post1Out, kind: "event", eventId: "my/call", cbId: "ajax" },
+      { type: "frame:in", channel: "post-reply", connId: post1Out, kind: "reply", eventId: u, cbId: "ajax", handshake: u, status: 200, latencyMs: 25 },
+      { type: "frame:out", channel: "post", connId: noteOut, kind: "event", eventId: "my/note", cbId: null },
+      { type: "frame:in", channel: "post-reply", connId: noteOut, kind: "dummy", eventId: "chsk/dummy-cb-200", cbId: u, handshake: u, status: 200, latencyMs: u },
+      { type: "frame:out", channel: "post", connId: slowOut, kind: "event", eventId: "my/slow", cbId: "ajax" },
+      { type: "frame:in", channel: "post-reply", connId: slowOut, kind: "timeout", eventId: "chsk/timeout", cbId: "ajax", handshake: u, status: 200, latencyMs: u },
+      { type: "frame:in", channel: "poll", connId: p2, kind: "push", eventId: "my/push", cbId: u, handshake: u, status: 200, latencyMs: u },
+      // A refusal is no frame: the error, on its exchange, then the attempt ends.
+      { type: "error", connId: refusal },
+      { type: "conn:close", connId: refusal },
+    ]);
+    assert.equal(post1In, post1Out);
+    assert.equal(noteIn, noteOut);
+    assert.equal(slowIn, slowOut);
+    assert.equal(new Set([hs, p1, post1Out, noteOut, slowOut, p2, refusal]).size, 7, "one id per exchange");
+    await client.close();
+  });
+
   it("csrf token function is re-read per request; nil token sends an empty header", async () => {
     let n = 0;
     const { ff, client } = setup({ csrfToken: () => `t${++n}` });

@@ -454,23 +454,91 @@ describe("client over WS (fake socket, manual clock)", () => {
     assert.deepEqual(seen, [1, 2, 3]);
   });
 
-  it("taps: frame:out/frame:in with raw data, conn:open/conn:close", () => {
-    const { client, ws } = setup();
+  it("taps: every frame once, described (channel, connId, kind, eventId, cbId, reply latency), conn:open/conn:close", async () => {
+    const { client, ws, clock } = setup({ wsKaliveMs: 1000, wsPingTimeoutMs: 500 });
     const taps: ClientTapEvent[] = [];
     const off = client.tap((e) => taps.push(e));
+    ws.last().open();
     ws.last().receive(encodeHandshake(packer, "alice"));
     client.send(["my/ev", 1]);
-    ws.last().serverClose(1006);
+    const reply = client.send(["my/call", 2], 5000);
+    const cb = cbIdOf(ws.last().lastSent)!;
+    clock.advance(40);
+    ws.last().receive(encodeReply(packer, "ok", cb));
+    assert.equal(await reply, "ok");
+    ws.last().receive(encodeServerPing(packer));
+    clock.advance(1000); // activity in the window: no ping
+    clock.advance(1000); // idle window: the keep-alive ping
+    const pingCb = cbIdOf(ws.last().lastSent)!;
+    ws.last().receive(encodePong(packer, pingCb));
+    const socket = ws.last();
+    socket.serverClose(1006);
+    const frames = taps.filter((t) => t.type === "frame:in" || t.type === "frame:out");
+    assert.equal(frames.length, socket.sent.length + 4, "every frame sent and received, once");
+    const connId = (taps[0] as { connId: string }).connId;
+    assert.match(connId, /^ws-\d+$/);
+    const brief = taps.map((t) => {
+      if (t.type === "frame:in" || t.type === "frame:out") {
+        assert.equal(t.connId, connId);
+        assert.equal(t.clientId, "cid");
+        assert.equal(t.channel, "ws");
+        assert.equal(t.transport, "ws");
+        return [t.type, t.kind, t.eventId ?? "-", t.cbId === undefined ? "-" : t.cbId, t.type === "frame:in" ? (t.latencyMs ?? "-") : "-"];
+      }
+      if (t.type === "conn:open" || t.type === "conn:close") {
+        assert.equal(t.connId, connId);
+        assert.equal(t.clientId, "cid");
+      }
+      return [t.type];
+    });
+    assert.deepEqual(brief, [
+      ["frame:in", "handshake", "chsk/handshake", "-", "-"],
+      ["conn:open"],
+      ["frame:out", "event", "my/ev", null, "-"],
+      ["frame:out", "event", "my/call", cb, "-"],
+      ["frame:in", "reply", "-", cb, 40],
+      ["frame:in", "ping", "chsk/ws-ping", "-", "-"],
+      ["frame:out", "pong", "chsk/ws-pong", null, "-"],
+      ["frame:out", "ping", "chsk/ws-ping", pingCb, "-"],
+      // Sent when the kalive timer fired (t+2000), answered at t+2040.
+      ["frame:in", "reply", "-", pingCb, 40],
+      ["conn:close"],
+    ]);
     assert.deepEqual(
-      taps.map((t) => t.type),
-      ["frame:in", "conn:open", "frame:out", "conn:close"],
+      frames.map((t) => t.data),
+      [
+        '[[:chsk/handshake ["alice" nil nil]] nil]',
+        "[[:my/ev 1] nil]",
+        `[[:my/call 2] "${cb}"]`,
+        `["ok" "${cb}"]`,
+        "[:chsk/ws-ping nil]",
+        "[[:chsk/ws-pong] nil]",
+        `[[:chsk/ws-ping] "${pingCb}"]`,
+        `["pong" "${pingCb}"]`,
+      ],
     );
-    assert.deepEqual(taps[0], { type: "frame:in", transport: "ws", data: '[[:chsk/handshake ["alice" nil nil]] nil]', at: taps[0]!.at });
-    assert.equal((taps[2] as { data: string }).data, "[[:my/ev 1] nil]");
-    assert.deepEqual({ ...taps[3], at: 0 }, { type: "conn:close", transport: "ws", reason: "unexpected", code: 1006, at: 0 });
+    assert.deepEqual({ ...taps.at(-1)!, at: 0 }, { type: "conn:close", transport: "ws", connId, clientId: "cid", reason: "unexpected", code: 1006, at: 0 });
     off();
+    client.reconnect();
     ws.last().receive(encodeHandshake(packer, "alice"));
-    assert.equal(taps.length, 4);
+    assert.equal(taps.length, brief.length);
+    // A new attempt, a new connId.
+    const again: ClientTapEvent[] = [];
+    client.tap((e) => again.push(e));
+    client.send(["my/ev", 3]);
+    assert.notEqual((again[0] as { connId: string }).connId, connId);
+  });
+
+  it("taps: an unreadable frame is a `bad` frame:in, then its error with the connId", () => {
+    const { client, ws } = opened();
+    const taps: ClientTapEvent[] = [];
+    client.tap((e) => taps.push(e));
+    ws.last().receive("[[:my/push");
+    assert.deepEqual(
+      taps.map((t) => (t.type === "frame:in" ? `${t.type}:${t.kind}` : t.type)),
+      ["frame:in:bad", "error"],
+    );
+    assert.equal((taps[1] as { connId?: string }).connId, (taps[0] as { connId: string }).connId);
   });
 
   it("binary packers: bytes out, ArrayBuffer in", () => {
@@ -518,5 +586,55 @@ describe("client over WS (fake socket, manual clock)", () => {
     assert.throws(() => createClient({ url: "/chsk", type: "ajax", fetch: fakeFetch().fetch }), TypeError, "relative URL without location");
     assert.throws(() => createClient({ url: "ftp://x/chsk", type: "ajax", fetch: fakeFetch().fetch }), TypeError);
     assert.throws(() => createClient({ url: URL_, type: "ajax", fetch: fakeFetch().fetch, wsKaliveMs: -1 }), RangeError);
+    assert.throws(() => createClient({ url: URL_, type: "ajax", fetch: fakeFetch().fetch, logger: { warn() {} } as never }), TypeError);
+  });
+
+  it("a router handler failing without onError: the tap (CHSK_ERR_HANDLER) and logger.error, never the console", async () => {
+    const logged: string[] = [];
+    const consoleCalls: unknown[][] = [];
+    const saved = console.error;
+    console.error = (...a: unknown[]) => void consoleCalls.push(a);
+    try {
+      for (const logger of [undefined, { info: (m: string) => logged.push(`info ${m}`), warn: (m: string) => logged.push(`warn ${m}`), error: (m: string, f?: Record<string, unknown>) => logged.push(`error ${m} ${String(f?.["code"])}`) }]) {
+        const { client, ws } = opened(logger === undefined ? {} : { logger });
+        const taps: ClientTapEvent[] = [];
+        client.tap((e) => taps.push(e));
+        client.startRouter((m) => {
+          if (m.id === "my/sync") throw new Error("sync boom");
+          if (m.id === "my/async") return Promise.reject(new Error("async boom"));
+        });
+        ws.last().receive(encodePush(packer, [["my/sync"], ["my/async"]]));
+        await new Promise((r) => setImmediate(r));
+        const errors = taps.flatMap((t) => (t.type === "error" ? [t.error] : []));
+        assert.deepEqual(
+          errors.map((e) => [e.code, e.detail?.["eventId"], (e.cause as Error).message]),
+          [
+            ["CHSK_ERR_HANDLER", "my/sync", "sync boom"],
+            ["CHSK_ERR_HANDLER", "my/async", "async boom"],
+          ],
+        );
+        await client.close();
+      }
+    } finally {
+      console.error = saved;
+    }
+    assert.deepEqual(consoleCalls, []);
+    // With a logger: the open and the close at info, the failures at error.
+    assert.deepEqual(logged, [
+      "info chsk client: open (ws)",
+      "error chsk client: Router handler failed on my/sync: sync boom CHSK_ERR_HANDLER",
+      "error chsk client: Router handler failed on my/async: async boom CHSK_ERR_HANDLER",
+      "info chsk client: closed (ws, requested-disconnect 1000)",
+    ]);
+  });
+
+  it("logger: reported problems at warn, with their code", () => {
+    const warned: [string, unknown][] = [];
+    const { client, ws } = opened({ logger: { warn: (m, f) => warned.push([m, f?.["code"]]), error() {} } });
+    ws.last().receive("[[:my/push");
+    assert.equal(warned.length, 1);
+    assert.equal(warned[0]![1], "CHSK_ERR_EDN_SYNTAX");
+    assert.match(warned[0]![0], /^chsk client: CHSK_ERR_EDN_SYNTAX: /);
+    void client.close();
   });
 });

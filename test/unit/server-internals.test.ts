@@ -16,10 +16,18 @@ import { ErrorReporter, Taps } from "../../src/server/taps.js";
 import { Emitter } from "../../src/core/clock.js";
 import { ChskError } from "../../src/core/protocol/errors.js";
 import type { ServerEvents } from "../../src/server/types.js";
+import type { Logger } from "../../src/core/logger.js";
 import { DelayQueue, Sweeper } from "../../src/server/scheduler.js";
 import { Outbox, RETRY_BACKOFFS_MS, retryWindowMs } from "../../src/server/send-buffer.js";
 import type { ServerEventMsg, ServerOptions, Transport, Uid } from "../../src/server/types.js";
 import { fakeRequest, TestClock } from "./server-fakes.js";
+
+/** A logger that records `level msg` lines. */
+function recordingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  return { lines, warn: (m) => void lines.push(`warn ${m}`), error: (m) => void lines.push(`error ${m}`) };
+}
+const quiet: Logger = { warn() {}, error() {} };
 
 const core = (o: Partial<ServerOptions>) => new ServerCore(resolveOptions({ csrfToken: null, ...o } as ServerOptions));
 const req = (url: string, headers: Record<string, string> = {}) => new Request(fakeRequest(url, headers), null);
@@ -28,7 +36,7 @@ describe("admission order (Sente test-reject-fn)", () => {
   const csrf = { csrfToken: () => "tok" };
   it("a non-null reject answer is sent verbatim", async () => {
     const c = core({ ...csrf, reject: () => ({ status: 429, body: "slow down" }) });
-    assert.deepEqual(await c.admit(req("/chsk?client-id=a")), { answer: { status: 429, body: "slow down" } });
+    assert.deepEqual(await c.admit(req("/chsk?client-id=a")), { answer: { status: 429, body: "slow down" }, code: "CHSK_ERR_REJECTED" });
   });
   it("reject runs before the built-in checks", async () => {
     const order: string[] = [];
@@ -42,7 +50,7 @@ describe("admission order (Sente test-reject-fn)", () => {
   });
   it("null falls through to the built-ins: still 403 without a token", async () => {
     const c = core({ ...csrf, reject: () => null });
-    assert.deepEqual(await c.admit(req("/chsk?client-id=a")), { answer: { status: 403, body: "Bad CSRF token" } });
+    assert.deepEqual(await c.admit(req("/chsk?client-id=a")), { answer: { status: 403, body: "Bad CSRF token" }, code: "CHSK_ERR_BAD_CSRF" });
   });
   it("null plus passing checks reaches the uid", async () => {
     const c = core({ ...csrf, reject: () => undefined, userId: () => "alice" });
@@ -57,12 +65,14 @@ describe("admission order (Sente test-reject-fn)", () => {
   });
   it("CSRF → origin → authorized, first failure wins; sync hooks answer synchronously", () => {
     const c = core({ ...csrf, allowedOrigins: ["http://site.com"], authorized: () => false });
-    assert.deepEqual(c.admit(req("/chsk?client-id=a")), { answer: { status: 403, body: "Bad CSRF token" } });
+    assert.deepEqual(c.admit(req("/chsk?client-id=a")), { answer: { status: 403, body: "Bad CSRF token" }, code: "CHSK_ERR_BAD_CSRF" });
     assert.deepEqual(c.admit(req("/chsk?client-id=a&csrf-token=tok", { origin: "http://evil.com" })), {
       answer: { status: 403, body: "Unauthorized origin" },
+      code: "CHSK_ERR_BAD_ORIGIN",
     });
     assert.deepEqual(c.admit(req("/chsk?client-id=a&csrf-token=tok", { origin: "http://site.com" })), {
       answer: { status: 401, body: "Unauthorized request" },
+      code: "CHSK_ERR_UNAUTHORIZED",
     });
   });
   it("custom answers for each refusal", () => {
@@ -70,14 +80,15 @@ describe("admission order (Sente test-reject-fn)", () => {
       csrfToken: () => "tok",
       badCsrf: () => ({ status: 419, body: "csrf!" }),
     });
-    assert.deepEqual(c.admit(req("/chsk?client-id=a")), { answer: { status: 419, body: "csrf!" } });
+    // The code names the check, whatever the app answers.
+    assert.deepEqual(c.admit(req("/chsk?client-id=a")), { answer: { status: 419, body: "csrf!" }, code: "CHSK_ERR_BAD_CSRF" });
   });
 });
 
 describe("Dispatcher", () => {
   const msg = (id: string): ServerEventMsg => ({ event: [id], id, data: undefined, uid: null, clientId: "c", transport: "ws", req: req("/chsk") });
   it("delivers in order to every consumer; a throwing one doesn't stop the others", () => {
-    const d = new Dispatcher(10);
+    const d = new Dispatcher(10, quiet);
     const a: string[] = [];
     const b: string[] = [];
     const errs: string[] = [];
@@ -95,7 +106,7 @@ describe("Dispatcher", () => {
     });
   });
   it("holds events while nobody listens (sliding buffer), then drains them in order", async () => {
-    const d = new Dispatcher(2);
+    const d = new Dispatcher(2, quiet);
     d.dispatch(msg("my/1"));
     d.dispatch(msg("my/2"));
     d.dispatch(msg("my/3"));
@@ -106,12 +117,10 @@ describe("Dispatcher", () => {
     await Promise.resolve();
     assert.deepEqual(got, ["my/2", "my/3", "my/4"]);
   });
-  it("logs a failing handler once per (event id, message)", async () => {
-    const orig = console.error;
-    let n = 0;
-    console.error = () => void n++;
-    try {
-      const d = new Dispatcher(0);
+  it("logs a failing handler once per (event id, message), to its logger", async () => {
+    const log = recordingLogger();
+    {
+      const d = new Dispatcher(0, log);
       d.subscribe(() => {
         throw new Error("same");
       });
@@ -121,13 +130,11 @@ describe("Dispatcher", () => {
       await Promise.resolve();
       for (let i = 0; i < 5; i++) d.dispatch(msg("my/x"));
       await new Promise((r) => setImmediate(r));
-      assert.equal(n, 2);
-    } finally {
-      console.error = orig;
+      assert.deepEqual(log.lines.map((l) => l.split(" (")[0]), ["error event handler failed for [my/x]", "error event handler failed for [my/x]"]);
     }
   });
   it("unsubscribe stops delivery", async () => {
-    const d = new Dispatcher(0);
+    const d = new Dispatcher(0, quiet);
     const got: string[] = [];
     const stop = d.subscribe((m) => void got.push(m.id));
     await Promise.resolve();
@@ -432,16 +439,15 @@ describe("Outbox", () => {
 
 
 describe("ErrorReporter", () => {
-  it("without an error listener: one console line per (code, client id)", () => {
-    const orig = console.warn;
-    const lines: string[] = [];
-    console.warn = (l: string) => void lines.push(l);
-    try {
-      const taps = new Taps();
+  it("without an error listener: one warn line per (code, client id)", () => {
+    const log = recordingLogger();
+    const lines = log.lines;
+    {
+      const taps = new Taps(log);
       const tapped: string[] = [];
       taps.add((e) => void tapped.push(e.type));
       const events = new Emitter<ServerEvents>();
-      const r = new ErrorReporter(taps, events, () => 1);
+      const r = new ErrorReporter(taps, events, () => 1, log);
       const e = new ChskError("CHSK_ERR_EDN_SYNTAX", "bad");
       for (let i = 0; i < 5; i++) r.report(e, "u", "c1");
       r.report(e, "u", "c2");
@@ -453,12 +459,34 @@ describe("ErrorReporter", () => {
       r.report(e, "u", "c3");
       assert.deepEqual(seen, ["CHSK_ERR_EDN_SYNTAX"]);
       assert.equal(lines.length, 3);
-    } finally {
-      console.warn = orig;
+      assert.equal(lines[0], "warn CHSK_ERR_EDN_SYNTAX: bad (client c1)");
     }
   });
+  it("a throwing tap listener: logged once, the other listeners still called", () => {
+    const log = recordingLogger();
+    const taps = new Taps(log);
+    let seen = 0;
+    taps.add(() => {
+      throw new Error("boom");
+    });
+    taps.add(() => void seen++);
+    for (let i = 0; i < 3; i++) taps.emit({ type: "uidport:open", uid: null, at: 1 });
+    assert.equal(seen, 3);
+    assert.deepEqual(log.lines, ["error a tap listener threw (further failures are not logged)"]);
+  });
+  it("tap ids: made on first use, stable, shared by an Ajax client with its handshake GET", () => {
+    const taps = new Taps(quiet);
+    const a = {};
+    const b = {};
+    const client = {};
+    assert.equal(taps.idOf(a, "ws-"), "ws-1");
+    assert.equal(taps.idOf(a, "ws-"), "ws-1");
+    assert.equal(taps.idOf(b, "get-"), "get-2");
+    taps.shareId(client, b, "get-");
+    assert.equal(taps.idOf(client, "ajax-"), "get-2");
+  });
   it("taps: the flag is off without listeners", () => {
-    const taps = new Taps();
+    const taps = new Taps(quiet);
     assert.equal(taps.on, false);
     const off = taps.add(() => {});
     assert.equal(taps.on, true);

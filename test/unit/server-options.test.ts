@@ -30,6 +30,12 @@ describe("createServer options", () => {
       assert.throws(() => make({ [k]: 1.5 }), RangeError, k);
     }
   });
+  it("logger: { warn, error, info?, debug? } (console fits), or null; anything else a TypeError", () => {
+    for (const bad of ["console", 1, {}, { warn() {} }, { warn() {}, error: "x" }, { warn() {}, error() {}, info: 1 }]) {
+      assert.throws(() => make({ logger: bad as never }), TypeError, JSON.stringify(bad));
+    }
+    for (const good of [null, console, { warn() {}, error() {} }, { warn() {}, error() {}, debug() {} }]) void make({ logger: good }).close();
+  });
   it("bodyTimeoutMs must be a positive number of ms", () => {
     assert.throws(() => make({ bodyTimeoutMs: 0 }), RangeError);
     assert.throws(() => make({ bodyTimeoutMs: Number.NaN }), RangeError);

@@ -104,6 +104,12 @@ export class AckTable {
     return id;
   }
 
+  /** When the request `id` went out (ms, the clock's), while it is waiting; for reply latency. */
+  sentAt(id: string): number | undefined {
+    const p = this.#pending.get(id);
+    return p === undefined ? undefined : p.deadline - p.timeoutMs;
+  }
+
   /** Settle `id` with a reply. False if nothing was waiting for it (late or unknown). */
   resolve(id: string, value: unknown): boolean {
     const p = this.#pending.get(id);

@@ -17,7 +17,8 @@ import { packerMismatch } from "./first-frame.js";
 import { ChskError } from "../protocol/errors.js";
 import type { ChskEvent } from "../protocol/events.js";
 import type { ConnInput } from "./conn-machine.js";
-import type { ReplyCallback } from "./types.js";
+import { describeIn, newConnId } from "./tap-frame.js";
+import type { ClientTapEvent, ReplyCallback } from "./types.js";
 import { appendQuery } from "./url.js";
 
 export interface AjaxHost {
@@ -39,9 +40,12 @@ export interface AjaxHost {
   /** Headers for one request (re-reads a csrf token function). */
   headers(contentType: string | undefined): Record<string, string>;
   dispatch(input: ConnInput): void;
-  frameIn(transport: "ajax", data: string | Uint8Array): void;
-  frameOut(transport: "ajax", data: string | Uint8Array): void;
-  report(error: ChskError, record: boolean): void;
+  readonly clientId: string;
+  /** Is anything tapping? Tap events (and exchange ids) are made only then. */
+  tapping(): boolean;
+  emitTap(event: ClientTapEvent): void;
+  /** Report a problem on the tap (and optionally on `state.lastError`); `connId`: the exchange. */
+  report(error: ChskError, record: boolean, connId?: string): void;
   deliver(events: ChskEvent[], bad: unknown[]): void;
 }
 
@@ -108,6 +112,8 @@ const networkError = (what: string, error: unknown) =>
 /** The long-poll loop of one connection attempt. */
 export class AjaxPoller {
   readonly conn: number;
+  /** The tap id of the latest poll exchange (while tapping), for `conn:open` / `conn:close`. */
+  connId: string | undefined;
   readonly #host: AjaxHost;
   #stopped = false;
   #ctrl: AbortController | null = null;
@@ -132,9 +138,9 @@ export class AjaxPoller {
     return !this.#stopped && this.#host.isCurrent(this.conn);
   }
 
-  #fail(error: ChskError, record: boolean): void {
+  #fail(error: ChskError, record: boolean, connId: string | undefined): void {
     this.#stopped = true;
-    this.#host.report(error, record);
+    this.#host.report(error, record, connId);
     this.#host.dispatch({ type: "closed", conn: this.conn, reason: "unexpected" });
   }
 
@@ -142,38 +148,59 @@ export class AjaxPoller {
     const host = this.#host;
     const binary = host.packer.binary;
     while (this.#live()) {
-      const url = host.pollUrl(!host.isOpen());
+      const handshake = !host.isOpen();
+      const url = host.pollUrl(handshake);
       const ctrl = (this.#ctrl = new AbortController());
       const init: RequestInit = { method: "GET", headers: host.headers(undefined) };
       if (host.credentials !== undefined) init.credentials = host.credentials;
+      let connId = (this.connId = host.tapping() ? newConnId("get") : undefined);
       const out = await httpCall(host.fetch, host.clock, url, init, host.ajaxTimeoutMs, binary, ctrl);
       if (this.#ctrl === ctrl) this.#ctrl = null;
       if (!this.#live()) return;
+      // A tap added while the poll was out still sees its answer.
+      if (connId === undefined && host.tapping()) connId = newConnId("get");
+      this.connId = connId;
       if (!out.ok) {
         if (out.reason === "timeout") continue; // Sente: (poll-fn 0), no backoff
         if (out.reason === "aborted") return;
-        this.#fail(networkError("Ajax poll", out.error), true);
+        this.#fail(networkError("Ajax poll", out.error), true, connId);
         return;
       }
       if (out.status !== 200) {
-        this.#fail(httpStatusError(out.status, out.body, "ajax", out.contentType), true);
+        this.#fail(httpStatusError(out.status, out.body, "ajax", out.contentType), true, connId);
         return;
       }
       if (isEmpty(out.body)) {
-        this.#fail(new ChskError("CHSK_ERR_TRANSPORT", "Ajax poll: empty response body"), true);
+        this.#fail(new ChskError("CHSK_ERR_TRANSPORT", "Ajax poll: empty response body"), true, connId);
         return;
       }
-      host.frameIn("ajax", out.body);
       const r = decodeServerMessage(host.packer, out.body, "poll", host.limits);
+      if (connId !== undefined && host.tapping()) {
+        const d = describeIn(r, "poll");
+        const ev: Extract<ClientTapEvent, { type: "frame:in" }> = {
+          type: "frame:in",
+          transport: "ajax",
+          channel: "poll",
+          connId,
+          clientId: host.clientId,
+          data: out.body,
+          at: host.clock.now(),
+          kind: d.kind,
+          status: out.status,
+        };
+        if (d.eventId !== undefined) ev.eventId = d.eventId;
+        if (handshake) ev.handshake = true;
+        host.emitTap(ev);
+      }
       if (!host.isOpen() && (!r.ok || r.value.kind !== "handshake")) {
         const mismatch = packerMismatch(host.packer, out.body);
         if (mismatch !== null) {
-          this.#fail(mismatch, true);
+          this.#fail(mismatch, true, connId);
           return;
         }
       }
       if (!r.ok) {
-        this.#fail(r.error, true);
+        this.#fail(r.error, true, connId);
         return;
       }
       const m = r.value;
@@ -192,6 +219,7 @@ export class AjaxPoller {
  * binary packers: the bytes, with `udt`, `client-id` and `binary%3F=true`
  * in the query. `cb` (if any) gets the reply or CHSK_ERR_TIMEOUT /
  * CHSK_ERR_TRANSPORT / CHSK_ERR_CLOSED (aborted by `close()`).
+ * `eventId` and `cbId` (`"ajax"` or null, as packed) describe it on the tap.
  */
 export async function ajaxPost(
   host: AjaxHost,
@@ -199,6 +227,8 @@ export async function ajaxPost(
   timeoutMs: number,
   cb: ReplyCallback | null,
   inflight: Set<AbortController>,
+  eventId: string,
+  cbId: string | null,
 ): Promise<void> {
   const now = host.clock.now();
   let url = host.ajaxUrl;
@@ -216,9 +246,14 @@ export async function ajaxPost(
   if (host.credentials !== undefined) init.credentials = host.credentials;
   const ctrl = new AbortController();
   inflight.add(ctrl);
-  host.frameOut("ajax", frame);
+  let connId: string | undefined;
+  if (host.tapping()) {
+    connId = newConnId("post");
+    host.emitTap({ type: "frame:out", transport: "ajax", channel: "post", connId, clientId: host.clientId, data: frame, at: now, kind: "event", eventId, cbId });
+  }
   const out = await httpCall(host.fetch, host.clock, url, init, timeoutMs, host.packer.binary, ctrl);
   inflight.delete(ctrl);
+  if (connId === undefined && host.tapping()) connId = newConnId("post");
 
   let error: ChskError | null = null;
   let reply: unknown;
@@ -227,20 +262,38 @@ export async function ajaxPost(
     else if (out.reason === "aborted") error = new ChskError("CHSK_ERR_CLOSED", "Client closed");
     else {
       error = networkError("Ajax POST", out.error);
-      host.report(error, true);
+      host.report(error, true, connId);
     }
   } else if (out.status !== 200) {
     const refusal = httpStatusError(out.status, out.body, "ajax", out.contentType);
-    host.report(refusal, true);
+    host.report(refusal, true, connId);
     error = new ChskError("CHSK_ERR_TRANSPORT", refusal.message, { status: out.status, detail: refusal.detail!, cause: refusal });
   } else if (isEmpty(out.body)) {
     error = new ChskError("CHSK_ERR_TRANSPORT", "Ajax POST: empty response body");
-    host.report(error, false);
+    host.report(error, false, connId);
   } else {
-    host.frameIn("ajax", out.body);
     const r = decodeServerMessage(host.packer, out.body, "post", host.limits);
+    if (connId !== undefined && host.tapping()) {
+      const d = describeIn(r, "post-reply");
+      const at = host.clock.now();
+      const ev: Extract<ClientTapEvent, { type: "frame:in" }> = {
+        type: "frame:in",
+        transport: "ajax",
+        channel: "post-reply",
+        connId,
+        clientId: host.clientId,
+        data: out.body,
+        at,
+        kind: d.kind,
+        status: out.status,
+      };
+      if (d.eventId !== undefined) ev.eventId = d.eventId;
+      if (d.cbId !== undefined) ev.cbId = d.cbId;
+      if (d.kind === "reply") ev.latencyMs = at - now;
+      host.emitTap(ev);
+    }
     if (!r.ok) {
-      host.report(r.error, false);
+      host.report(r.error, false, connId);
       error = new ChskError("CHSK_ERR_TRANSPORT", `Ajax POST: unreadable reply (${r.error.message})`, { cause: r.error });
     } else {
       const m = r.value;

@@ -11,6 +11,7 @@ import { type Cancel, type Clock, systemClock, type TimerOptions, type Unsubscri
 import { ednPacker } from "../packers/edn.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
 import { AJAX_CB, encodeClientEvent, encodeClientPong } from "../protocol/codec.js";
+import type { Logger } from "../logger.js";
 import { ChskError } from "../protocol/errors.js";
 import type { DefaultEventMap, EventMap } from "../protocol/event-map.js";
 import { assertEvent, type ChskEvent, Reserved } from "../protocol/events.js";
@@ -33,6 +34,7 @@ import type {
   Transport,
   WebSocketFactory,
 } from "./types.js";
+import { newConnId } from "./tap-frame.js";
 import { appendQuery, formatQuery, resolveEndpoints } from "./url.js";
 import { WsConn, type WsHost } from "./ws.js";
 
@@ -126,6 +128,7 @@ class ChskClient implements Client, WsHost, AjaxHost {
   readonly #wsPingTimeoutMs: number;
   readonly #ctx: StepContext;
   readonly #signal: AbortSignal | undefined;
+  readonly #logger: Logger | undefined;
   #staticPollHeaders: Record<string, string> | null = null;
 
   #state: ConnState;
@@ -175,6 +178,10 @@ class ChskClient implements Client, WsHost, AjaxHost {
       throw new TypeError("chsk client: clientId must be a non-blank string");
     }
     if (o.backoffMs !== undefined && typeof o.backoffMs !== "function") throw new TypeError("chsk client: backoffMs must be a function");
+    if (o.logger !== undefined && (o.logger === null || typeof o.logger.warn !== "function" || typeof o.logger.error !== "function")) {
+      throw new TypeError("chsk client: logger needs warn and error functions");
+    }
+    this.#logger = o.logger;
 
     this.#wsKaliveMs = checkMs("wsKaliveMs", o.wsKaliveMs, CLIENT_DEFAULTS.wsKaliveMs, true);
     this.#wsPingTimeoutMs = checkMs("wsPingTimeoutMs", o.wsPingTimeoutMs, CLIENT_DEFAULTS.wsPingTimeoutMs);
@@ -263,7 +270,7 @@ class ChskClient implements Client, WsHost, AjaxHost {
     const ws = this.#ws;
     if (timeoutMs === undefined) {
       const frame = encodeClientEvent(this.packer, event, null);
-      if (ws !== null && ws.send(frame)) return true;
+      if (ws !== null && ws.send(frame, "event", event[0], null)) return true;
       this.dispatch({ type: "reconnect", reason: "ws-error", conn: this.#state.conn });
       return false;
     }
@@ -282,7 +289,7 @@ class ChskClient implements Client, WsHost, AjaxHost {
       this.acks.forget(id);
       throw e;
     }
-    if (ws !== null && ws.send(frame)) return wantsPromise ? promise! : true;
+    if (ws !== null && ws.send(frame, "event", event[0], id)) return wantsPromise ? promise! : true;
     // Sente: cb(:chsk/error), then reconnect with reason :ws-error.
     this.acks.reject(id, new ChskError("CHSK_ERR_TRANSPORT", "WebSocket send failed"));
     this.dispatch({ type: "reconnect", reason: "ws-error", conn: this.#state.conn });
@@ -290,17 +297,18 @@ class ChskClient implements Client, WsHost, AjaxHost {
   }
 
   #sendAjax(event: ChskEvent, timeoutMs: number | undefined, cb: ReplyCallback | undefined, wantsPromise: boolean): boolean | Promise<unknown> {
+    const id = event[0];
     if (timeoutMs === undefined) {
-      this.#track(ajaxPost(this, encodeClientEvent(this.packer, event, null), this.ajaxTimeoutMs, null, this.#posts));
+      this.#track(ajaxPost(this, encodeClientEvent(this.packer, event, null), this.ajaxTimeoutMs, null, this.#posts, id, null));
       return true;
     }
     const frame = encodeClientEvent(this.packer, event, AJAX_CB);
     if (!wantsPromise) {
-      this.#track(ajaxPost(this, frame, timeoutMs, cb!, this.#posts));
+      this.#track(ajaxPost(this, frame, timeoutMs, cb!, this.#posts, id, AJAX_CB));
       return true;
     }
     return new Promise((resolve, reject) => {
-      this.#track(ajaxPost(this, frame, timeoutMs, (e, v) => (e === null ? resolve(v) : reject(e)), this.#posts));
+      this.#track(ajaxPost(this, frame, timeoutMs, (e, v) => (e === null ? resolve(v) : reject(e)), this.#posts, id, AJAX_CB));
     });
   }
 
@@ -334,14 +342,7 @@ class ChskClient implements Client, WsHost, AjaxHost {
     handler: (msg: ClientEventMsg) => void | Promise<void>,
     options?: { onError?: (e: unknown, msg: ClientEventMsg) => void },
   ): Unsubscribe {
-    const router: Router = {
-      handler,
-      onError:
-        options?.onError ??
-        ((e, msg) => {
-          console.error(`chsk client: router handler failed on ${msg.id}:`, e);
-        }),
-    };
+    const router: Router = { handler, onError: options?.onError ?? this.#onRouterError };
     const run = (event: ChskEvent) => {
       const msg: ClientEventMsg = { event, id: event[0], data: event[1], client: this };
       try {
@@ -355,6 +356,14 @@ class ChskClient implements Client, WsHost, AjaxHost {
     };
     return this.#routers.add(run);
   }
+
+  /** The default `onError`: the tap and the logger, never the console. */
+  readonly #onRouterError = (e: unknown, msg: ClientEventMsg) => {
+    const message = `Router handler failed on ${msg.id}: ${e instanceof Error ? e.message : String(e)}`;
+    const error = new ChskError("CHSK_ERR_HANDLER", message, { cause: e, detail: { eventId: msg.id } });
+    if (this.#taps.list.length > 0) this.#tap({ type: "error", error, clientId: this.clientId, at: this.clock.now() });
+    this.#logger?.error(`chsk client: ${message}`, { code: error.code, clientId: this.clientId, eventId: msg.id, error: e });
+  };
 
   #routerError(router: Router, e: unknown, msg: ClientEventMsg): void {
     try {
@@ -468,7 +477,10 @@ class ChskClient implements Client, WsHost, AjaxHost {
         const info = fx.info;
         this.#handshake = info;
         if (fx.transport === "ws" && this.#ws?.conn === fx.conn) this.#ws.opened();
-        if (this.#taps.list.length > 0) this.#tap({ type: "conn:open", transport: fx.transport, at: this.clock.now() });
+        if (this.#taps.list.length > 0) {
+          this.#tap({ type: "conn:open", transport: fx.transport, connId: this.#connIdOf(fx.transport, fx.conn), clientId: this.clientId, at: this.clock.now() });
+        }
+        this.#logger?.info?.(`chsk client: open (${fx.transport})`, { clientId: this.clientId, uid: info.uid });
         this.#emit(this.#on.handshake.list, info);
         this.#route([Reserved.handshake, [info.uid, null, info.handshakeData, info.firstHandshake]]);
         const waiters = this.#openWaiters;
@@ -480,12 +492,15 @@ class ChskClient implements Client, WsHost, AjaxHost {
       }
       case "conn-ended":
         if (this.#taps.list.length > 0) {
-          this.#tap(
-            fx.code === undefined
-              ? { type: "conn:close", transport: fx.transport, reason: fx.reason, at: this.clock.now() }
-              : { type: "conn:close", transport: fx.transport, reason: fx.reason, code: fx.code, at: this.clock.now() },
-          );
+          const connId = this.#connIdOf(fx.transport, fx.conn);
+          const base = { type: "conn:close", transport: fx.transport, connId, clientId: this.clientId, reason: fx.reason, at: this.clock.now() } as const;
+          this.#tap(fx.code === undefined ? base : { ...base, code: fx.code });
         }
+        this.#logger?.info?.(`chsk client: closed (${fx.transport}, ${fx.reason}${fx.code === undefined ? "" : ` ${fx.code}`})`, {
+          clientId: this.clientId,
+          reason: fx.reason,
+          code: fx.code,
+        });
         return;
     }
   }
@@ -530,6 +545,12 @@ class ChskClient implements Client, WsHost, AjaxHost {
     this.#emit(this.#taps.list, ev);
   }
 
+  /** The tap id of attempt `conn`: its WS socket's, or its latest poll exchange's. */
+  #connIdOf(transport: Transport, conn: number): string {
+    if (transport === "ws") return this.#ws !== null && this.#ws.conn === conn ? this.#ws.connId : newConnId("ws");
+    return (this.#poller !== null && this.#poller.conn === conn ? this.#poller.connId : undefined) ?? newConnId("get");
+  }
+
   // -------------------------------------------------------------------------
   // Transport hosts (WsHost & AjaxHost). Internal: not part of the `Client`
   // type; the transports call these, nothing else should.
@@ -542,16 +563,19 @@ class ChskClient implements Client, WsHost, AjaxHost {
     return this.#state.conn === conn && !this.#closed;
   }
 
-  frameIn(transport: Transport, data: string | Uint8Array): void {
-    if (this.#taps.list.length > 0) this.#tap({ type: "frame:in", transport, data, at: this.clock.now() });
+  tapping(): boolean {
+    return this.#taps.list.length > 0;
   }
 
-  frameOut(transport: Transport, data: string | Uint8Array): void {
-    if (this.#taps.list.length > 0) this.#tap({ type: "frame:out", transport, data, at: this.clock.now() });
+  emitTap(ev: ClientTapEvent): void {
+    this.#emit(this.#taps.list, ev);
   }
 
-  report(error: ChskError, record: boolean): void {
-    if (this.#taps.list.length > 0) this.#tap({ type: "error", error, at: this.clock.now() });
+  report(error: ChskError, record: boolean, connId?: string): void {
+    if (this.#taps.list.length > 0) {
+      this.#tap(connId === undefined ? { type: "error", error, clientId: this.clientId, at: this.clock.now() } : { type: "error", error, connId, clientId: this.clientId, at: this.clock.now() });
+    }
+    this.#logger?.warn(`chsk client: ${error.code}: ${error.message}`, { code: error.code, clientId: this.clientId, status: error.status });
     if (record && !this.#closed) {
       this.dispatch(
         error.status === undefined

@@ -12,6 +12,9 @@ import type { Client, ClientOptions, WebSocketFactory, WebSocketLike } from "./t
 
 export * from "./index.js";
 export { nodeFetch, type NodeHttpOptions } from "./http.node.js";
+export { bootstrapSession, type Session, SESSION_DEFAULTS, type SessionOptions } from "./session.node.js";
+export { CookieJar } from "./cookie-jar.js";
+export { scrapeCsrfToken } from "./scrape-csrf-token.js";
 
 export interface NodeWebSocketOptions {
   /** Offer permessage-deflate. Off by default: it costs ~300 KB of zlib state per socket. @default false */

@@ -17,6 +17,7 @@ export type * from "./types.js";
 export { expBackoff, reconnectDelayMs } from "./backoff.js";
 export { CLIENT_DEFAULTS } from "./create-client.js";
 export { type Clock, type Cancel, type TimerOptions, type Unsubscribe, systemClock } from "../clock.js";
+export { type Logger, type LogFields, silentLogger } from "../logger.js";
 export { ChskError, type ChskErrorCode, CloseCode, isChskError } from "../protocol/errors.js";
 export { type ChskEvent, Reserved, validateEvent } from "../protocol/events.js";
 export type * from "../protocol/event-map.js";

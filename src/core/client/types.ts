@@ -1,4 +1,6 @@
 import type { Clock, Unsubscribe } from "../clock.js";
+import type { WireChannel } from "../inspect/types.js";
+import type { Logger } from "../logger.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
 import type { ChskError, ChskErrorCode } from "../protocol/errors.js";
 import type { ChskEvent } from "../protocol/events.js";
@@ -82,13 +84,69 @@ export interface WebSocketLike {
 }
 export type WebSocketFactory = (url: string, headers: Record<string, string> | undefined) => WebSocketLike;
 
-/** Observes every frame and lifecycle change; the inspector and bench use this. */
+/**
+ * What a tapped frame is, as the client knows it after packing or decoding
+ * it (the frame kinds of the inspector's `FrameKind`). Out: `event` (a call
+ * or a fire-and-forget send), `ping` (the client's keep-alive), `pong` (its
+ * answer to a server ping). In: `handshake`, `ping` (the server's), `reply`
+ * (a WS reply, a ping's `"pong"` among them, or an Ajax POST's reply value),
+ * `push` (a batch), `timeout` (`:chsk/timeout`, a poll's or a POST's),
+ * `dummy` (`:chsk/dummy-cb-200`, a POST that wanted no reply), `bad` (could
+ * not be decoded; an `error` tap event follows).
+ */
+export type ClientFrameKind = "handshake" | "event" | "push" | "reply" | "ping" | "pong" | "timeout" | "dummy" | "bad";
+
+/** The fields every tapped frame has; see {@link ClientTapEvent}. */
+export interface ClientTapFrame {
+  transport: Transport;
+  /** `ws`; Ajax: `poll` (a long-poll's answer), `post` (a POST's packed event), `post-reply` (its answer). */
+  channel: WireChannel;
+  /**
+   * Unique in the process: the WS connection attempt (`ws-3`); for Ajax the
+   * HTTP exchange: a poll (`get-7`), a POST and its answer (`post-8`).
+   */
+  connId: string;
+  clientId: string;
+  /** The payload as it crossed the wire: a WS frame, a poll's or POST's answer body, a POST's packed event (`ppstr`, or the `binary?` body). */
+  data: string | Uint8Array;
+  /** ms since epoch. */
+  at: number;
+  kind: ClientFrameKind;
+  /** `ns/name` of the event: a sent event's, a push batch's first, or the reserved one (`chsk/handshake`, `chsk/ws-ping`, `chsk/timeout`…). */
+  eventId?: string;
+  /** Out: the cb id sent (`"3f2a1b"`, `"ajax"` for an Ajax call), or null for no reply. In: a reply's cb id (`"ajax"` on a POST's answer). */
+  cbId?: string | null;
+}
+
+/**
+ * Observes every frame and lifecycle change; the inspector and bench use
+ * this. Each frame that crosses the wire, in or out, on either transport,
+ * is tapped exactly once, in wire order (a frame's own effects, such as
+ * `conn:open` after a handshake, follow it). An Ajax refusal (a non-200
+ * answer) is not a frame: it is an `error` with the status. Frame fields
+ * map 1:1 onto the inspector's `WireEvent`.
+ */
 export type ClientTapEvent =
-  | { type: "frame:out"; transport: Transport; data: string | Uint8Array; at: number }
-  | { type: "frame:in"; transport: Transport; data: string | Uint8Array; at: number }
-  | { type: "conn:open"; transport: Transport; at: number }
-  | { type: "conn:close"; transport: Transport; reason: CloseReason; code?: number; at: number }
-  | { type: "error"; error: ChskError; at: number };
+  | ({ type: "frame:out" } & ClientTapFrame)
+  | ({
+      type: "frame:in";
+      /** On a handshake poll's answer (the GET carried `handshake?`). */
+      handshake?: boolean;
+      /** HTTP status of an Ajax answer (`poll`, `post-reply`). */
+      status?: number;
+      /** On a reply the client paired with its call: ms since the call went out. */
+      latencyMs?: number;
+    } & ClientTapFrame)
+  /** The handshake opened the connection (it follows the handshake's `frame:in`). */
+  | { type: "conn:open"; transport: Transport; connId: string; clientId: string; at: number }
+  | { type: "conn:close"; transport: Transport; connId: string; clientId: string; reason: CloseReason; code?: number; at: number }
+  /**
+   * A problem: a refusal (`CHSK_ERR_HTTP_STATUS`, with `status` and
+   * `detail.body`), an unreadable frame, a late reply, a router handler
+   * that threw (`CHSK_ERR_HANDLER`). `connId` names the connection or
+   * exchange it happened on, when there is one.
+   */
+  | { type: "error"; error: ChskError; connId?: string; clientId: string; at: number };
 
 export interface ClientOptions {
   /**
@@ -135,6 +193,14 @@ export interface ClientOptions {
   clock?: Clock;
   /** Aborting disconnects the client for good. */
   signal?: AbortSignal;
+  /**
+   * Where the client logs: connections opening and closing (`info`), the
+   * problems it reports on the tap (`warn`: refusals, unreadable frames,
+   * late replies), router handlers that fail without an `onError`
+   * (`error`). The client never writes to `console` itself.
+   * @default none: problems go to the tap only
+   */
+  logger?: Logger;
 }
 
 /** What `send` with a callback receives: the reply (of type `R`), or the failure. */
@@ -216,7 +282,8 @@ export interface Client<E extends EventMap<E> = DefaultEventMap> {
   /**
    * Sente's client router: `handler` sees every event Sente puts on
    * `ch-recv` (`chsk/handshake`, `chsk/state`, `chsk/ws-ping` and pushes).
-   * Handler errors go to `onError` and never stop the router.
+   * Handler errors go to `onError` and never stop the router; without one,
+   * to the tap (`error`, `CHSK_ERR_HANDLER`) and the `logger`'s `error`.
    */
   startRouter(handler: (msg: ClientEventMsg<E>) => void | Promise<void>, options?: { onError?: (e: unknown, msg: ClientEventMsg<E>) => void }): Unsubscribe;
   tap(listener: (event: ClientTapEvent) => void): Unsubscribe;

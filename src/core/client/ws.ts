@@ -15,7 +15,8 @@ import { ChskError, CloseCode } from "../protocol/errors.js";
 import { type ChskEvent, Reserved } from "../protocol/events.js";
 import type { AckTable } from "./ack-table.js";
 import type { ConnInput } from "./conn-machine.js";
-import type { ReplyCallback, WebSocketFactory, WebSocketLike } from "./types.js";
+import { describeIn, newConnId } from "./tap-frame.js";
+import type { ClientFrameKind, ClientTapEvent, ReplyCallback, WebSocketFactory, WebSocketLike } from "./types.js";
 
 /** What a {@link WsConn} needs from its client. */
 export interface WsHost {
@@ -30,10 +31,12 @@ export interface WsHost {
   isCurrent(conn: number): boolean;
   /** Has a handshake opened the client? Before it, a stray frame is checked for a packer mismatch. */
   isOpen(): boolean;
-  frameIn(transport: "ws", data: string | Uint8Array): void;
-  frameOut(transport: "ws", data: string | Uint8Array): void;
-  /** Report a problem on the tap (and optionally on `state.lastError`). */
-  report(error: ChskError, record: boolean): void;
+  readonly clientId: string;
+  /** Is anything tapping? Tap events are built only then. */
+  tapping(): boolean;
+  emitTap(event: ClientTapEvent): void;
+  /** Report a problem on the tap (and optionally on `state.lastError`); `connId`: where it happened. */
+  report(error: ChskError, record: boolean, connId?: string): void;
   serverPing(): void;
   lateReply(cbId: string, value: unknown): void;
   deliver(events: ChskEvent[], bad: unknown[]): void;
@@ -61,6 +64,7 @@ export function frameData(d: unknown): string | Uint8Array | null {
 
 export class WsConn {
   readonly conn: number;
+  #connId: string | undefined;
   readonly #host: WsHost;
   readonly #kaliveMs: number;
   readonly #pingTimeoutMs: number;
@@ -77,6 +81,11 @@ export class WsConn {
     }
   };
 
+  /** The attempt's id on the tap, handed out on first use: an untapped client never makes one. */
+  get connId(): string {
+    return (this.#connId ??= newConnId("ws"));
+  }
+
   constructor(host: WsHost, conn: number, kaliveMs: number, pingTimeoutMs: number) {
     this.#host = host;
     this.conn = conn;
@@ -91,7 +100,7 @@ export class WsConn {
       s = factory(url, headers);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
-      this.#host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket constructor failed: ${message}`, { cause: e }), true);
+      this.#host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket constructor failed: ${message}`, { cause: e }), true, this.connId);
       this.#host.dispatch({ type: "ws-error", conn: this.conn, message });
       this.#host.dispatch({ type: "closed", conn: this.conn, reason: "unexpected" });
       return;
@@ -103,18 +112,24 @@ export class WsConn {
     s.onclose = (ev) => this.#onClose(ev);
   }
 
-  /** Send one frame. False (nothing sent) if the socket is missing or `send` threw. */
-  send(frame: string | Uint8Array): boolean {
+  /**
+   * Send one frame. False (nothing sent) if the socket is missing or `send`
+   * threw. `kind`, `eventId` and `cbId` describe it on the tap.
+   */
+  send(frame: string | Uint8Array, kind: ClientFrameKind, eventId: string, cbId: string | null): boolean {
     const s = this.#socket;
     if (s === null) return false;
+    const host = this.#host;
     try {
       s.send(frame);
     } catch (e) {
-      this.#host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket send failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }), false);
+      host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket send failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }), false, this.connId);
       return false;
     }
     this.#activity = true;
-    this.#host.frameOut("ws", frame);
+    if (host.tapping()) {
+      host.emitTap({ type: "frame:out", transport: "ws", channel: "ws", connId: this.connId, clientId: host.clientId, data: frame, at: host.clock.now(), kind, eventId, cbId });
+    }
     return true;
   }
 
@@ -150,7 +165,7 @@ export class WsConn {
     if (!this.#activity) {
       const host = this.#host;
       const id = host.acks.add(this.#pingTimeoutMs, this.#onPingReply, this.conn);
-      if (!this.send(encodeClientEvent(host.packer, PING_EVENT, id))) {
+      if (!this.send(encodeClientEvent(host.packer, PING_EVENT, id), "ping", Reserved.wsPing, id)) {
         host.acks.reject(id, new ChskError("CHSK_ERR_TRANSPORT", "Keep-alive ping could not be sent"));
         return;
       }
@@ -166,25 +181,26 @@ export class WsConn {
     if (!host.isCurrent(this.conn)) return;
     const data = frameData(raw);
     if (data === null) {
-      host.report(new ChskError("CHSK_ERR_UNPACK", "Unsupported WebSocket message data (Blob?)"), false);
+      host.report(new ChskError("CHSK_ERR_UNPACK", "Unsupported WebSocket message data (Blob?)"), false, this.connId);
       return;
     }
     this.#activity = true;
-    host.frameIn("ws", data);
     const r = decodeServerMessage(host.packer, data, "ws", host.limits);
+    // Tapped before anything the frame causes (its error, the handshake's conn:open, a reply's callback).
+    if (host.tapping()) this.#tapIn(data, r);
     if (!host.isOpen() && (!r.ok || r.value.kind !== "handshake")) {
       // Before the handshake the socket is useless until a frame can be read:
       // end the attempt (as a failed Ajax poll does) instead of waiting forever.
       const failure = packerMismatch(host.packer, data) ?? (r.ok ? null : r.error);
       if (failure !== null) {
-        host.report(failure, true);
+        host.report(failure, true, this.connId);
         host.dispatch({ type: "unreadable", conn: this.conn, code: failure.code === "CHSK_ERR_FRAME_TOO_LARGE" ? CloseCode.MESSAGE_TOO_BIG : CloseCode.PROTOCOL_ERROR });
         return;
       }
     }
     if (!r.ok) {
       // Once open, an unreadable frame is dropped and the connection kept (Sente logs it).
-      host.report(r.error, false);
+      host.report(r.error, false, this.connId);
       return;
     }
     const m = r.value;
@@ -193,7 +209,7 @@ export class WsConn {
         host.dispatch({ type: "handshake", conn: this.conn, uid: m.uid, handshakeData: m.handshakeData });
         return;
       case "ping":
-        this.send(host.pongFrame);
+        this.send(host.pongFrame, "pong", Reserved.wsPong, null);
         host.serverPing();
         return;
       case "reply":
@@ -208,6 +224,20 @@ export class WsConn {
     }
   }
 
+  #tapIn(data: string | Uint8Array, r: ReturnType<typeof decodeServerMessage>): void {
+    const host = this.#host;
+    const d = describeIn(r, "ws");
+    const at = host.clock.now();
+    const ev: Extract<ClientTapEvent, { type: "frame:in" }> = { type: "frame:in", transport: "ws", channel: "ws", connId: this.connId, clientId: host.clientId, data, at, kind: d.kind };
+    if (d.eventId !== undefined) ev.eventId = d.eventId;
+    if (d.cbId !== undefined) {
+      ev.cbId = d.cbId;
+      const sentAt = d.cbId === null ? undefined : host.acks.sentAt(d.cbId);
+      if (sentAt !== undefined) ev.latencyMs = at - sentAt;
+    }
+    host.emitTap(ev);
+  }
+
   #onError(ev: ErrorLike | null | undefined): void {
     const host = this.#host;
     if (!host.isCurrent(this.conn)) return;
@@ -218,9 +248,9 @@ export class WsConn {
       const body = typeof ev.body === "string" ? ev.body : "";
       const detail: Record<string, unknown> = { status: ev.status, body, transport: "ws" };
       if (typeof ev.contentType === "string" && ev.contentType !== "") detail["contentType"] = ev.contentType;
-      host.report(new ChskError("CHSK_ERR_HTTP_STATUS", `HTTP ${ev.status}${body ? " " + body : ""}`, { status: ev.status, detail }), true);
+      host.report(new ChskError("CHSK_ERR_HTTP_STATUS", `HTTP ${ev.status}${body ? " " + body : ""}`, { status: ev.status, detail }), true, this.connId);
     } else {
-      host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket error: ${message}`), true);
+      host.report(new ChskError("CHSK_ERR_TRANSPORT", `WebSocket error: ${message}`), true, this.connId);
     }
     host.dispatch({ type: "ws-error", conn: this.conn, message });
   }
@@ -256,7 +286,7 @@ export class WsConn {
       `The server refused a frame as too large (WebSocket close 1009${reason === "" ? "" : ` ${reason}`})`,
       { closeCode: CloseCode.MESSAGE_TOO_BIG },
     );
-    this.#host.report(error, true);
+    this.#host.report(error, true, this.connId);
     this.#host.acks.rejectOwned(this.conn, error);
   }
 }

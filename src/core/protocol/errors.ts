@@ -24,6 +24,10 @@ export type ChskErrorCode =
   | "CHSK_ERR_REJECTED"
   | "CHSK_ERR_TOO_MANY_POLLS"
   | "CHSK_ERR_HTTP_STATUS"
+  /** A request to the channel path with a method other than GET / POST (405). */
+  | "CHSK_ERR_METHOD_NOT_ALLOWED"
+  /** A server hook (`userId`, `csrfToken`, `authorized`, `reject`, `handshakeData`, …) threw or rejected: the request got a 500. */
+  | "CHSK_ERR_HOOK_FAILED"
   // Talking to the wrong thing (client side, found by `sniffFrame`)
   | "CHSK_ERR_PACKER_MISMATCH"
   | "CHSK_ERR_NOT_SENTE"
@@ -33,8 +37,23 @@ export type ChskErrorCode =
   // Server limits on slow peers
   | "CHSK_ERR_SLOW_CONSUMER"
   | "CHSK_ERR_BODY_TIMEOUT"
+  // Inspector recordings (`--replay FILE.jsonl`): a line that is not a frame record
+  | "CHSK_ERR_BAD_RECORD"
   // Lifecycle
-  | "CHSK_ERR_SERVER_CLOSED";
+  | "CHSK_ERR_SERVER_CLOSED"
+  // Application code: a router handler threw or rejected (with no onError of its own)
+  | "CHSK_ERR_HANDLER"
+  // Session bootstrap (login before connecting)
+  | "CHSK_ERR_LOGIN_REFUSED"
+  // Inspector files (`--record`, `--replay`, `--har`, `--har-out`)
+  /** A recording, replay or HAR file could not be opened, read or written. */
+  | "CHSK_ERR_FILE"
+  /** A `--har` file is not a HAR 1.2 log (not JSON, or no `log.entries`). */
+  | "CHSK_ERR_BAD_HAR"
+  /** The inspector's proxy cannot listen on its `--listen` address (in use, not local, no permission). */
+  | "CHSK_ERR_LISTEN"
+  /** `--packer-module` could not be loaded, or exports no packer. */
+  | "CHSK_ERR_PACKER_MODULE";
 
 export interface ChskErrorOptions {
   /** WebSocket close code to use when this error ends a connection. */

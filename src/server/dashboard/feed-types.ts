@@ -25,8 +25,16 @@ export type Transport = "ws" | "ajax";
  */
 export type DashboardAccessLevel = "admin" | "read" | "counts";
 
-/** What a sampled frame carried. */
-export type FrameKind = "event" | "push" | "reply" | "control" | "unknown";
+/**
+ * What a sampled frame carried, for the page's colours: `control` is the
+ * protocol's own frames (handshake, pings, pongs, Ajax timeouts and
+ * dummy answers); `bad` no packer reads; `unknown` was too large for the
+ * feed to decode.
+ */
+export type FrameKind = "event" | "push" | "reply" | "control" | "bad" | "unknown";
+
+/** What `chsk inspect` calls a frame (core's `decodeFrame`). */
+export type InspectFrameKind = "handshake" | "event" | "push" | "reply" | "ping" | "pong" | "timeout" | "dummy" | "bad";
 
 export interface FrameSample {
   /** ms since epoch */
@@ -47,6 +55,12 @@ export interface FrameSample {
   cb: boolean;
   /** UTF-8 bytes (or binary length). */
   bytes: number;
+  /** What `chsk inspect` and replay call the same frame; absent when it was not decoded (`unknown`). */
+  inspectKind?: InspectFrameKind;
+  /** Why it is `bad` (or which of a batch's events are not valid): the `CHSK_ERR_*` code. */
+  error?: string;
+  /** On a reply: ms from its call, as the server measured it. */
+  latencyMs?: number;
 }
 
 export type LifecycleKind = "uidport:open" | "uidport:close" | "conn:open" | "conn:close" | "error";

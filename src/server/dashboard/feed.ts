@@ -4,7 +4,8 @@
  * Nothing here is proportional to traffic except counters. Per frame the tap
  * bumps a few numbers and offers the frame to a reservoir of
  * `sampleLimit` (50) slots for the current second; only the frames that stay
- * in the reservoir are decoded (lazily, at the end of the second) and sent
+ * in the reservoir are decoded (lazily, at the end of the second, by core's
+ * `decodeFrame`, as `chsk inspect` reads them: `frame-sample.ts`) and sent
  * to dashboards. Per second the feed sends one `tick` and one `users`
  * message to every subscriber, and debounced `users` messages when
  * connections come and go. So a dashboard costs the same with ten clients or
@@ -12,14 +13,12 @@
  * and filterable on the server.
  */
 import { systemClock, type Cancel, type Clock, type Unsubscribe } from "../../core/clock.js";
-import { idString, validateEvent } from "../../core/protocol/events.js";
 import type { ChskServer, ServerTapEvent } from "../types.js";
 import type {
   ClientView,
   DashboardAccessLevel,
   FeedMessages,
   FeedTotals,
-  FrameKind,
   FrameSample,
   HelloMessage,
   LifecycleEntry,
@@ -30,6 +29,7 @@ import type {
   UsersMessage,
   UserView,
 } from "./feed-types.js";
+import { describeFrame, type KeptFrame } from "./frame-sample.js";
 import { LatencyWindow } from "./latency-window.js";
 import { countsOnlyUsers, redactFrame, redactLifecycle, redactStats, redactTick } from "./redact.js";
 
@@ -80,40 +80,10 @@ export interface DashboardFeed {
   close(): void;
 }
 
-interface PendingFrame {
-  at: number;
-  dir: "in" | "out";
-  transport: Transport;
-  uid: string | null;
-  clientId: string;
-  bytes: number;
-  /** In-frames: resolved at once. */
-  eventId?: string;
-  cb?: boolean;
-  /** Out-frames: decoded only if the frame stays in the sample. */
-  data?: string | Uint8Array;
-  /** Out-frames: the event this frame answers, from the `reply` tap that follows it. */
-  replyTo?: string;
-}
-
 const byteLength = (data: string | Uint8Array): number =>
   typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
 
 const uidKey = (uid: unknown): string | null => (uid === null || uid === undefined ? null : String(uid));
-
-/** A bounded Map: the oldest entries leave first. */
-class BoundedMap<K, V> extends Map<K, V> {
-  constructor(readonly limit: number) {
-    super();
-  }
-  override set(k: K, v: V): this {
-    if (this.size >= this.limit && !this.has(k)) {
-      const oldest = this.keys().next();
-      if (!oldest.done) this.delete(oldest.value);
-    }
-    return super.set(k, v);
-  }
-}
 
 /** A ring buffer that keeps the last `limit` items. */
 class Ring<T> {
@@ -146,8 +116,6 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
   const recentFrames = new Ring<FrameSample>(logSize);
   const recentLifecycle = new Ring<LifecycleEntry>(logSize);
   const latency = new LatencyWindow(options.latencyWindowS ?? 60);
-  /** `clientId cbId` → event id of requests waiting for a WS reply. */
-  const pendingCbs = new BoundedMap<string, string>(4096);
 
   // Counters for the current second.
   let second = Math.floor(startedAt / 1000);
@@ -157,20 +125,20 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
   let bytesOut = 0;
   let replies = 0;
   let errors = 0;
-  let reservoir: PendingFrame[] = [];
+  let reservoir: KeptFrame[] = [];
   let seen = 0;
   let lifecycle: LifecycleEntry[] = [];
   let lifecycleDropped = 0;
   const totals: FeedTotals = { errors: 0, slowConsumers: 0 };
 
   /** The newest out-frame: the server taps `reply` right after writing the reply's frame. */
-  let lastOut: PendingFrame | undefined;
+  let lastOut: KeptFrame | undefined;
 
   let closed = false;
   let tickTimer: Cancel | undefined;
   let usersTimer: Cancel | undefined;
 
-  function offer(frame: PendingFrame): void {
+  function offer(frame: KeptFrame): void {
     seen++;
     if (reservoir.length < sampleLimit) reservoir.push(frame);
     else {
@@ -191,24 +159,36 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
         const bytes = byteLength(ev.data);
         framesIn++;
         bytesIn += bytes;
-        const eventId = ev.event?.[0] ?? "(undecodable)";
-        const cb = ev.cbId !== undefined && ev.cbId !== null;
-        if (cb && ev.transport === "ws") pendingCbs.set(`${ev.clientId} ${ev.cbId}`, eventId);
-        offer({ at: ev.at, dir: "in", transport: ev.transport, uid: uidKey(ev.uid), clientId: ev.clientId, bytes, eventId, cb });
+        // Decoded only if kept; the server's reading is for a frame too large to decode then.
+        offer({
+          at: ev.at,
+          dir: "in",
+          transport: ev.transport,
+          channel: ev.channel,
+          uid: uidKey(ev.uid),
+          clientId: ev.clientId,
+          bytes,
+          data: ev.data,
+          tapEventId: ev.event?.[0],
+          tapCb: ev.cbId !== undefined && ev.cbId !== null,
+        });
         break;
       }
       case "frame:out": {
         const bytes = byteLength(ev.data);
         framesOut++;
         bytesOut += bytes;
-        lastOut = { at: ev.at, dir: "out", transport: ev.transport, uid: uidKey(ev.uid), clientId: ev.clientId, bytes, data: ev.data };
+        lastOut = { at: ev.at, dir: "out", transport: ev.transport, channel: ev.channel, uid: uidKey(ev.uid), clientId: ev.clientId, bytes, data: ev.data, status: ev.status };
         offer(lastOut);
         break;
       }
       case "reply":
         replies++;
         latency.record(ev.latencyMs);
-        if (lastOut !== undefined && lastOut.clientId === ev.clientId && lastOut.at === ev.at) lastOut.replyTo = ev.eventId;
+        if (lastOut !== undefined && lastOut.clientId === ev.clientId && lastOut.at === ev.at) {
+          lastOut.replyTo = ev.eventId;
+          lastOut.latencyMs = ev.latencyMs;
+        }
         lastOut = undefined;
         break;
       case "conn:open":
@@ -237,48 +217,6 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
         break;
       }
     }
-  }
-
-  /** Turns a kept frame into what the page shows; out-frames are decoded here, once. */
-  function describe(f: PendingFrame): FrameSample {
-    const base = { at: f.at, dir: f.dir, transport: f.transport, uid: f.uid, clientId: f.clientId, bytes: f.bytes };
-    if (f.dir === "in") return { ...base, eventId: f.eventId ?? "?", kind: "event", count: 1, cb: f.cb ?? false };
-    const d = describeOut(f);
-    return { ...base, ...d };
-  }
-
-  function describeOut(f: PendingFrame): Pick<FrameSample, "eventId" | "kind" | "count" | "cb"> {
-    const unknown = { eventId: "?", kind: "unknown" as FrameKind, count: 1, cb: false };
-    if (f.data === undefined) return unknown;
-    const r = server.packer.unpack(f.data, { maxBytes: 256 * 1024, maxDepth: 64 });
-    if (!r.ok || !Array.isArray(r.value)) return unknown;
-    const [payload, cbId] = r.value as [unknown, unknown];
-    // Ajax POST answers carry no cb id: the reply tap tells them apart.
-    if (f.replyTo !== undefined) return { eventId: f.replyTo, kind: "reply", count: 1, cb: true };
-    if (cbId !== null && cbId !== undefined) {
-      const key = `${f.clientId} ${String(cbId)}`;
-      const asked = pendingCbs.get(key);
-      pendingCbs.delete(key);
-      if (payload === "pong") return { eventId: asked ?? "chsk/ws-ping", kind: "control", count: 1, cb: true };
-      return { eventId: asked ?? "reply", kind: "reply", count: 1, cb: true };
-    }
-    // Bare markers: `:chsk/ws-ping`, `:chsk/timeout`, `:chsk/dummy-cb-200` (strings with a keyword-less packer).
-    const marker = idString(payload);
-    if (marker !== undefined && (typeof payload !== "string" || (server.packer.keywordsAsStrings && marker.startsWith("chsk/")))) {
-      return { eventId: marker, kind: "control", count: 1, cb: false };
-    }
-    if (Array.isArray(payload)) {
-      if (validateEvent(payload, server.packer.keywordsAsStrings) === null) {
-        const id = idString(payload[0]) ?? "?";
-        return { eventId: id, kind: id.startsWith("chsk/") ? "control" : "event", count: 1, cb: false };
-      }
-      if (payload.length > 0 && payload.every((e) => validateEvent(e, server.packer.keywordsAsStrings) === null)) {
-        const ids = new Set(payload.map((e) => idString((e as unknown[])[0]) ?? "?"));
-        return { eventId: [...ids].slice(0, 3).join(", ") + (ids.size > 3 ? ", …" : ""), kind: "push", count: payload.length, cb: false };
-      }
-    }
-    // An Ajax POST answer: the reply value itself, with no cb id on the wire.
-    return { eventId: "reply", kind: "reply", count: 1, cb: true };
   }
 
   function stats(): ServerStats {
@@ -362,7 +300,7 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
     const point: RatePoint = { t: second, in: framesIn, out: framesOut };
     history.push(point);
     latency.rotate();
-    const frames = reservoir.sort((a, b) => a.at - b.at).map(describe);
+    const frames = reservoir.sort((a, b) => a.at - b.at).map((f) => describeFrame(f, server.packer));
     recentFrames.push(...frames);
     const framesSeen = seen;
     const rate = { ...point, bytesIn, bytesOut, replies, errors };

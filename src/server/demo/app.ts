@@ -28,6 +28,8 @@ import { type CountsOnlySnapshot, countsOnly, StatsCollector, type StatsSnapshot
 import { createVisibility } from "./visibility.js";
 import { requestTarget } from "../web/request-target.js";
 import type { DashboardAccess } from "../dashboard/mount-dashboard.js";
+import { randomBytes } from "node:crypto";
+import { type Inspector, mountInspector } from "../inspect/mount-inspector.js";
 
 /** What a {@link WebHook} (the browser demo page and dashboard) gets to work with. */
 export interface WebContext {
@@ -130,6 +132,14 @@ export interface ReferenceServerOptions {
    * affected (their keep-alive pings watch them). @default 60_000
    */
   idleTimeoutMs?: number;
+  /**
+   * Mount the inspector stream (`mountInspector`, for `chsk inspect --attach`)
+   * at `/chsk-inspect`, behind `token` (`Authorization: Bearer T`), generated
+   * when absent (see `ReferenceServer.inspectToken`). Never mounted without a
+   * token, on any host.
+   * @default not mounted
+   */
+  inspect?: { token?: string | undefined };
   /** Extra chsk server options (timeouts, limits). `packer`/`userId`/`csrfToken`/`allowedOrigins` are set by the app. */
   serverOptions?: Partial<Omit<ServerOptions, "packer" | "userId" | "csrfToken" | "allowedOrigins">>;
   /** Aborting closes the server. */
@@ -146,6 +156,8 @@ export interface ReferenceServer {
   readonly sessions: SessionStore;
   /** The token the dashboard and identities need; `undefined` when they are open to everyone. */
   readonly dashboardToken: string | undefined;
+  /** The inspector stream's path and token, when `inspect` mounted it. */
+  readonly inspector: { readonly path: string; readonly token: string } | undefined;
   stats(): StatsSnapshot;
   /** Closes chsk connections, the web hook and the listener. Idempotent. */
   close(): Promise<void>;
@@ -225,6 +237,8 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   const sessionOf = (req: IncomingMessage) => sessionById(parseCookies(req.headers.cookie));
 
   const chsk = createServer({
+    // Hook failures and refusals (at info) land in this log, not on the console.
+    logger: log,
     ...options.serverOptions,
     packer,
     allowedOrigins: options.allowedOrigins ?? "all",
@@ -233,6 +247,12 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     csrfToken: csrf ? (req) => sessionById(req.cookies)?.csrfToken ?? null : null,
   });
   const stats = new StatsCollector(chsk, { packer: packer.name, csrf, sessions: () => sessions.size });
+  let inspector: Inspector | undefined;
+  let inspectToken: string | undefined;
+  if (options.inspect !== undefined) {
+    inspectToken = options.inspect.token ?? randomBytes(24).toString("base64url");
+    inspector = mountInspector(chsk, { token: inspectToken, logger: log });
+  }
 
   const push = (uid: Uid, event: ChskEvent) => {
     chsk.send(uid, event);
@@ -261,8 +281,8 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     }
   });
 
-  // Errors are logged once, by the tap above (it knows the uid and client);
-  // a listener here stops the library's own console.warn fallback.
+  // Errors are logged once, by the tap above (each one, with its uid and
+  // client); a listener here stops the library's own once-per-code warn.
   chsk.on("error", () => {});
 
   let web: WebHook | undefined;
@@ -316,6 +336,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
 
   async function route(req: IncomingMessage, res: ServerResponse) {
     if (chsk.handleRequest(req, res)) return;
+    if (inspector?.handleRequest(req, res)) return;
     // chsk's own reading of the path: `//chsk` is no more `/` here than it is `/chsk` there.
     const pathname = requestTarget(req.url).path;
     const method = req.method ?? "GET";
@@ -386,6 +407,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
       stopRouter();
       stopTap();
       stats.close();
+      // The inspector ends with chsk's close (below), after streaming its last closes.
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       try {
         await web?.close?.();
@@ -425,6 +447,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     http,
     sessions,
     dashboardToken: visibility.token,
+    inspector: inspector === undefined || inspectToken === undefined ? undefined : { path: inspector.path, token: inspectToken },
     stats: () => stats.snapshot(),
     close,
     [Symbol.asyncDispose]: close,

@@ -31,6 +31,13 @@ export interface StatsSnapshot {
   errors: number;
   /** Clients dropped for leaving more than `maxBufferedBytesPerClient` unread (`CHSK_ERR_SLOW_CONSUMER`; also in `errors`). */
   slowConsumers: number;
+  /**
+   * Requests on the channel path answered with a refusal (tap `refused`):
+   * CSRF, origin, unauthorized, rejected, a missing client id, limits, bad
+   * POSTs, failing hooks, a closing server. Those a peer's error caused
+   * (limits, bad POSTs, a missing client id) are in `errors` too, once.
+   */
+  refused: number;
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
 }
 
@@ -47,6 +54,7 @@ export class StatsCollector {
   bytes = { in: 0, out: 0 };
   errors = 0;
   slowConsumers = 0;
+  refused = 0;
 
   constructor(chsk: ChskServer, info: { packer: string; csrf: boolean; sessions: () => number }, now: () => number = Date.now) {
     this.#chsk = chsk;
@@ -71,6 +79,9 @@ export class StatsCollector {
           case "error":
             this.errors++;
             if (ev.error.code === "CHSK_ERR_SLOW_CONSUMER") this.slowConsumers++;
+            break;
+          case "refused":
+            this.refused++;
             break;
         }
       }),
@@ -103,6 +114,7 @@ export class StatsCollector {
       bytes: { ...this.bytes },
       errors: this.errors,
       slowConsumers: this.slowConsumers,
+      refused: this.refused,
       memory: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external },
     };
   }

@@ -8,9 +8,9 @@
  */
 import type { ServerResponse } from "node:http";
 import { ChskError } from "../../core/protocol/errors.js";
-import { kReport } from "../create-server.js";
+import { kRefused, kReport } from "../create-server.js";
 import { errorAnswer, writeAnswer } from "../request.js";
-import type { ChskServer } from "../types.js";
+import type { ChskServer, HttpAnswer } from "../types.js";
 
 /** The chsk server API an adapter depends on (any `ChskServer<E>` fits). */
 export type MountableServer = Pick<ChskServer, "path" | "handleRequest" | "attach" | "close">;
@@ -24,9 +24,12 @@ export function pathMismatch(path: string, publicPath: string, prefix: string): 
   );
 }
 
-/** Answers the request with the error and reports it on the server (its `error` event / taps). */
+/** Answers the request with the error and reports it on the server (its `error` event, the `error` and `refused` taps). */
 export function refuse(chsk: MountableServer, res: ServerResponse, error: ChskError): void {
-  writeAnswer(res, errorAnswer(error, 500));
-  const report = (chsk as { [kReport]?: (e: ChskError) => void })[kReport];
-  if (typeof report === "function") report.call(chsk, error);
+  const answer = errorAnswer(error, 500);
+  writeAnswer(res, answer);
+  const s = chsk as { [kRefused]?: (e: ChskError, res: ServerResponse, a: HttpAnswer) => void; [kReport]?: (e: ChskError) => void };
+  const refused = s[kRefused];
+  if (typeof refused === "function") refused.call(chsk, error, res, answer);
+  else if (typeof s[kReport] === "function") s[kReport].call(chsk, error);
 }

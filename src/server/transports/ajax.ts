@@ -27,11 +27,12 @@
  * a fresh handshake.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ChskError } from "../../core/protocol/errors.js";
+import { ChskError, type ChskErrorCode } from "../../core/protocol/errors.js";
 import { decodeClientMessage, encodeHandshake, encodeReply } from "../../core/protocol/codec.js";
+import { readAjaxPost } from "../../core/inspect/ajax-post.js";
 import { chain, isThenable, type Admission, type ServerCore } from "../core.js";
 import { Entry } from "../registry.js";
-import { errorAnswer, isBlank, parseParams, postBodyReader, Request, writeAnswer } from "../request.js";
+import { errorAnswer, isBlank, postBodyReader, Request, writeAnswer } from "../request.js";
 import type { HttpAnswer, Transport, Uid } from "../types.js";
 
 const kPoll = Symbol("chsk:poll");
@@ -128,7 +129,9 @@ export class AjaxTransport {
     core.onRemoved.push((e) => {
       if (e.transport === "ajax" && core.taps.on) {
         const reason = (e as AjaxClient).closeReason;
-        const ev = { type: "conn:close" as const, transport: "ajax" as const, uid: e.uid, clientId: e.clientId, at: core.clock.now() };
+        // Its handshake GET's id, when that was tapped.
+        const connId = core.taps.idOf(e, "ajax-");
+        const ev = { type: "conn:close" as const, transport: "ajax" as const, connId, uid: e.uid, clientId: e.clientId, at: core.clock.now() };
         core.taps.emit(reason === null ? ev : { ...ev, reason });
       }
     });
@@ -139,32 +142,56 @@ export class AjaxTransport {
 
   get(raw: IncomingMessage, res: Res): void {
     const core = this.core;
-    if (core.closed) return writeAnswer(res, CLOSED_ANSWER);
     const req = new Request(raw, null);
+    if (core.closed) return this.#refuse(res, "get-", CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED", { clientId: req.clientId });
     if (isBlank(req.clientId)) {
-      writeAnswer(res, { status: 400, body: "Missing client-id" });
-      core.report(new ChskError("CHSK_ERR_NO_CLIENT_ID", "Ajax GET without a client-id param", { status: 400 }));
-      return;
+      const error = new ChskError("CHSK_ERR_NO_CLIENT_ID", "Ajax GET without a client-id param", { status: 400 });
+      return this.#refuse(res, "get-", { status: 400, body: "Missing client-id" }, error.code, { error });
     }
-    this.#admit(req, res, (a) => this.#getAdmitted(a, req, res));
+    this.#admit(req, res, "get-", (a) => this.#getAdmitted(a, req, res));
   }
 
-  #admit(req: Request, res: Res, then: (a: Admission) => void): void {
+  /**
+   * Answers `res` with a refusal and reports it (`prefix` names the
+   * exchange: `get-` or `post-`). `close`: the rest of the body is never
+   * read, so the connection closes.
+   */
+  #refuse(
+    res: Res,
+    prefix: "get-" | "post-",
+    answer: HttpAnswer,
+    code: ChskErrorCode,
+    more?: { clientId?: string; uid?: Uid; error?: ChskError; cause?: unknown; close?: boolean },
+  ): void {
+    // A client that left gets nothing, and nothing is reported as sent.
+    if (res.headersSent || res.destroyed) {
+      if (more?.error !== undefined) this.core.report(more.error, more.uid, more.clientId);
+      return;
+    }
+    writeAnswer(res, answer, more?.close === true);
+    this.core.refused({ transport: "ajax", key: res, prefix, answer, code, ...more });
+  }
+
+  #hookFailed(res: Res, prefix: "get-" | "post-", clientId: string, e: unknown): void {
+    this.#refuse(res, prefix, this.core.hookFailed(e), "CHSK_ERR_HOOK_FAILED", { clientId, cause: e });
+  }
+
+  #admit(req: Request, res: Res, prefix: "get-" | "post-", then: (a: Admission) => void): void {
     let a: Admission | PromiseLike<Admission>;
     try {
       a = this.core.admit(req);
     } catch (e) {
-      writeAnswer(res, this.core.hookFailed(e));
+      this.#hookFailed(res, prefix, req.clientId, e);
       return;
     }
     if (!isThenable(a)) then(a);
-    else a.then(then, (e: unknown) => writeAnswer(res, this.core.hookFailed(e)));
+    else a.then(then, (e: unknown) => this.#hookFailed(res, prefix, req.clientId, e));
   }
 
   #getAdmitted(a: Admission, req: Request, res: Res): void {
-    if (a.answer !== null) return writeAnswer(res, a.answer);
+    if (a.answer !== null) return this.#refuse(res, "get-", a.answer, a.code, { clientId: req.clientId });
     if (res.destroyed) return;
-    if (this.core.closed) return writeAnswer(res, CLOSED_ANSWER);
+    if (this.core.closed) return this.#refuse(res, "get-", CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED", { clientId: req.clientId, uid: a.uid });
     const uid = a.uid;
     const entry = this.core.registry.get("ajax", uid, req.clientId) as AjaxClient | undefined;
     // Sente: `(or (:handshake? params) (nil? conn-entry))`; any value of the param counts.
@@ -193,29 +220,33 @@ export class AjaxTransport {
 
   #handshakeFailed(e: unknown, res: Res, uid: Uid, clientId: string): void {
     if (e instanceof ChskError) {
-      this.core.report(e, uid, clientId);
-      writeAnswer(res, { status: 500, body: `${e.code}: ${e.message}` });
-    } else writeAnswer(res, this.core.hookFailed(e));
+      this.#refuse(res, "get-", { status: 500, body: `${e.code}: ${e.message}` }, e.code, { clientId, uid, error: e });
+    } else this.#hookFailed(res, "get-", clientId, e);
   }
 
   #sendHandshake(frame: string | Uint8Array, req: Request, res: Res, uid: Uid): void {
     const core = this.core;
     if (res.destroyed) return;
-    if (core.closed) return writeAnswer(res, CLOSED_ANSWER);
+    if (core.closed) return this.#refuse(res, "get-", CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED", { clientId: req.clientId, uid });
     const now = core.clock.now();
     const reg = core.registry;
     let entry = reg.get("ajax", uid, req.clientId) as AjaxClient | undefined;
     if (entry === undefined) {
       entry = new AjaxClient(this, uid, req.clientId, req, now);
       reg.put(entry);
-      if (core.taps.on) core.taps.emit({ type: "conn:open", transport: "ajax", uid, clientId: req.clientId, at: now });
+      const taps = core.taps;
+      if (taps.on) {
+        // The client's connection is named after the GET that created it.
+        taps.shareId(entry, res, "get-");
+        taps.emit({ type: "conn:open", transport: "ajax", connId: taps.idOf(res, "get-"), uid, clientId: req.clientId, at: now });
+      }
     } else {
       entry.req = req;
       // A client that handshakes again has given up on its held poll.
       if (entry.current !== null) this.answer(entry.current, core.lpTimeoutFrame, now, core.lpTimeoutFrame);
     }
     entry.lastActivity = now;
-    this.#write(res, frame, uid, req.clientId, now);
+    this.#write(res, frame, uid, req.clientId, now, HANDSHAKE);
     // The client re-polls right away; until then it counts as closed (Sente's on-close after send).
     reg.markClosed(entry, now);
   }
@@ -226,9 +257,7 @@ export class AjaxTransport {
       const e = new ChskError("CHSK_ERR_TOO_MANY_POLLS", `More than ${core.opts.maxPendingPollsPerClient} polls held for this client`, {
         status: 429,
       });
-      writeAnswer(res, errorAnswer(e));
-      core.report(e, entry.uid, entry.clientId);
-      return;
+      return this.#refuse(res, "get-", errorAnswer(e), e.code, { clientId: entry.clientId, uid: entry.uid, error: e });
     }
     const now = core.clock.now();
     const poll = new Poll(entry, res, now + core.opts.lpTimeoutMs);
@@ -253,7 +282,7 @@ export class AjaxTransport {
     const client = poll.client;
     if (poll.res.destroyed) return false;
     client.lastActivity = now;
-    this.#write(poll.res, wire, client.uid, client.clientId, now, frame);
+    this.#write(poll.res, wire, client.uid, client.clientId, now, POLL, frame);
     return true;
   }
 
@@ -269,13 +298,23 @@ export class AjaxTransport {
     }
   }
 
-  #write(res: Res, wire: string | Uint8Array, uid: Uid, clientId: string, now: number, frame: string | Uint8Array = wire): void {
+  /** Answers an exchange with a frame (200); `kind`: {@link POLL}, {@link HANDSHAKE} or {@link POST_REPLY}. */
+  #write(res: Res, wire: string | Uint8Array, uid: Uid, clientId: string, now: number, kind: AnswerKind, frame: string | Uint8Array = wire): void {
     if (res.destroyed || res.writableEnded) return;
     const len = typeof wire === "string" ? Buffer.byteLength(wire) : wire.byteLength;
     res.writeHead(200, ["Content-Type", this.binary ? BINARY_TYPE : TEXT_TYPE, "Cache-Control", "no-store", "Content-Length", String(len)]);
     res.end(wire);
     const taps = this.core.taps;
-    if (taps.on) taps.emit({ type: "frame:out", transport: "ajax", uid, clientId, data: frame, at: now });
+    if (taps.on) {
+      const post = kind === POST_REPLY;
+      const connId = taps.idOf(res, post ? "post-" : "get-");
+      const channel = post ? "post-reply" : "poll";
+      taps.emit(
+        kind === HANDSHAKE
+          ? { type: "frame:out", transport: "ajax", channel, connId, uid, clientId, data: frame, handshake: true, status: 200, at: now }
+          : { type: "frame:out", transport: "ajax", channel, connId, uid, clientId, data: frame, status: 200, at: now },
+      );
+    }
   }
 
   // -------------------------------------------------------------------------
@@ -284,8 +323,8 @@ export class AjaxTransport {
   /** `parsed`: a framework's already-parsed body, used if the stream was consumed (`handleRequest`'s `body`). */
   post(raw: IncomingMessage, res: Res, parsed?: unknown): void {
     const core = this.core;
-    if (core.closed) return writeAnswer(res, CLOSED_ANSWER);
     const req = new Request(raw, null);
+    if (core.closed) return this.#refuse(res, "post-", CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED", { clientId: req.clientId });
     const binaryBody = "binary?" in req.query;
     // URL-encoding can triple a text frame; the packer enforces maxFrameBytes on the frame itself.
     const cap = binaryBody ? core.opts.maxFrameBytes : core.opts.maxFrameBytes * 3 + 4096;
@@ -297,43 +336,36 @@ export class AjaxTransport {
       if (read.done) return;
       read.done = true;
       this.#reads.delete(read);
-      if (err !== null) {
-        writeAnswer(res, errorAnswer(err), true);
-        core.report(err, undefined, req.clientId);
-        return;
-      }
-      let packed: string | Uint8Array | undefined;
-      if (binaryBody) packed = this.binary ? body : body.toString("utf8");
-      else {
-        req.setForm(parseParams(body.toString("utf8")));
-        // Sente reads Ring's `:params`: form fields over query params.
-        packed = req.param("ppstr");
-      }
+      if (err !== null) return this.#refuse(res, "post-", errorAnswer(err), err.code, { clientId: req.clientId, error: err, close: true });
+      // One reader for the server and the inspector: `binary?` → the raw body, else `ppstr` (form over query).
+      const post = readAjaxPost(binaryBody ? body : body.toString("utf8"), undefined, req.query);
+      if (!binaryBody && post.form !== undefined) req.setForm(post.form);
+      let packed = "error" in post ? undefined : post.packed;
+      if (packed !== undefined && typeof packed !== "string" && !this.binary) packed = body.toString("utf8");
       const t0 = core.taps.on ? performance.now() : 0;
-      this.#admit(req, res, (a) => this.#postAdmitted(a, req, res, packed, t0));
+      this.#admit(req, res, "post-", (a) => this.#postAdmitted(a, req, res, packed, t0));
     });
   }
 
   #postAdmitted(a: Admission, req: Request, res: Res, packed: string | Uint8Array | undefined, t0: number): void {
     const core = this.core;
-    if (a.answer !== null) return writeAnswer(res, a.answer);
+    if (a.answer !== null) return this.#refuse(res, "post-", a.answer, a.code, { clientId: req.clientId });
     if (res.destroyed) return;
-    if (core.closed) return writeAnswer(res, CLOSED_ANSWER);
     const uid = a.uid;
     const clientId = req.clientId;
+    if (core.closed) return this.#refuse(res, "post-", CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED", { clientId, uid });
     if (packed === undefined) {
       const e = new ChskError("CHSK_ERR_BAD_ENVELOPE", "POST without a ppstr form field", { status: 400 });
-      writeAnswer(res, errorAnswer(e));
-      core.report(e, uid, clientId);
-      return;
+      return this.#refuse(res, "post-", errorAnswer(e), e.code, { clientId, uid, error: e });
     }
     const r = decodeClientMessage(core.packer, packed, core.limits);
     if (!r.ok) {
-      if (core.taps.on) core.taps.emit({ type: "frame:in", transport: "ajax", uid, clientId, data: packed, at: core.clock.now() });
+      if (core.taps.on) {
+        const connId = core.taps.idOf(res, "post-");
+        core.taps.emit({ type: "frame:in", transport: "ajax", channel: "post", connId, uid, clientId, data: packed, at: core.clock.now() });
+      }
       const e = r.error;
-      writeAnswer(res, errorAnswer(e, e.code === "CHSK_ERR_FRAME_TOO_LARGE" ? 413 : 400));
-      core.report(e, uid, clientId);
-      return;
+      return this.#refuse(res, "post-", errorAnswer(e, e.code === "CHSK_ERR_FRAME_TOO_LARGE" ? 413 : 400), e.code, { clientId, uid, error: e });
     }
     const m = r.value;
     const now = core.clock.now();
@@ -341,11 +373,12 @@ export class AjaxTransport {
     const entry = core.registry.get("ajax", uid, clientId);
     if (entry !== undefined) entry.lastActivity = now;
     if (core.taps.on) {
-      core.taps.emit({ type: "frame:in", transport: "ajax", uid, clientId, data: packed, event: m.event, cbId: m.cbId, at: now });
+      const connId = core.taps.idOf(res, "post-");
+      core.taps.emit({ type: "frame:in", transport: "ajax", channel: "post", connId, uid, clientId, data: packed, event: m.event, cbId: m.cbId, at: now });
     }
     if (!m.wantsReply) {
       // Answered before the handler runs (F14).
-      this.#write(res, core.dummyCb200Frame, uid, clientId, now);
+      this.#write(res, core.dummyCb200Frame, uid, clientId, now, POST_REPLY);
       core.route(core.eventMsg(m.event, uid, clientId, "ajax", req, undefined));
       return;
     }
@@ -354,9 +387,7 @@ export class AjaxTransport {
       const e = new ChskError("CHSK_ERR_TOO_MANY_POLLS", `More than ${core.opts.maxPendingPostsPerClient} POSTs awaiting a reply for this client`, {
         status: 429,
       });
-      writeAnswer(res, errorAnswer(e));
-      core.report(e, uid, clientId);
-      return;
+      return this.#refuse(res, "post-", errorAnswer(e), e.code, { clientId, uid, error: e });
     }
     this.#postsPerClient.set(clientId, n + 1);
     const pp = new PendingPost(res, now + core.opts.lpTimeoutMs, uid, clientId, m.event[0], t0);
@@ -376,7 +407,7 @@ export class AjaxTransport {
     const frame = encodeReply(core.packer, value, null);
     this.finishPost(pp);
     const now = core.clock.now();
-    this.#write(pp.res, frame, pp.uid, pp.clientId, now);
+    this.#write(pp.res, frame, pp.uid, pp.clientId, now, POST_REPLY);
     if (core.taps.on && pp.t0 !== 0) {
       core.taps.emit({
         type: "reply",
@@ -419,7 +450,7 @@ export class AjaxTransport {
         break;
       }
       this.finishPost(pp);
-      this.#write(pp.res, frame, pp.uid, pp.clientId, now);
+      this.#write(pp.res, frame, pp.uid, pp.clientId, now, POST_REPLY);
     }
     for (const read of this.#reads) {
       if (read.deadline > now) {
@@ -439,8 +470,7 @@ export class AjaxTransport {
     if (read.res.destroyed) return;
     const ms = this.core.opts.bodyTimeoutMs;
     const e = new ChskError("CHSK_ERR_BODY_TIMEOUT", `POST body not received within ${ms} ms`, { status: 408, detail: { bodyTimeoutMs: ms } });
-    writeAnswer(read.res, errorAnswer(e), true);
-    this.core.report(e, undefined, read.clientId);
+    this.#refuse(read.res, "post-", errorAnswer(e), e.code, { clientId: read.clientId, error: e, close: true });
   }
 
   /** Drops a client's held polls without an answer (Sente's `sch-close!`): its XHR fails. */
@@ -460,15 +490,21 @@ export class AjaxTransport {
     for (const poll of [...this.#polls]) this.answer(poll, frame, now, frame);
     for (const pp of [...this.#posts]) {
       this.finishPost(pp);
-      this.#write(pp.res, frame, pp.uid, pp.clientId, now);
+      this.#write(pp.res, frame, pp.uid, pp.clientId, now, POST_REPLY);
     }
     // The sweep stops with the server: a body still arriving would never time out.
     for (const read of this.#reads) {
       read.done = true;
-      writeAnswer(read.res, CLOSED_ANSWER, true);
+      this.#refuse(read.res, "post-", CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED", { clientId: read.clientId, close: true });
     }
     this.#reads.clear();
   }
 }
 
 const CLOSED_ANSWER: HttpAnswer = { status: 503, body: "CHSK_ERR_SERVER_CLOSED: server is closing" };
+
+/** What an Ajax answer carries, for its tap: a poll's frame, a handshake, a POST's answer. */
+const POLL = 0;
+const HANDSHAKE = 1;
+const POST_REPLY = 2;
+type AnswerKind = typeof POLL | typeof HANDSHAKE | typeof POST_REPLY;

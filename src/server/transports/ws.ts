@@ -29,18 +29,19 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
-import { ChskError, CloseCode } from "../../core/protocol/errors.js";
+import { ChskError, type ChskErrorCode, CloseCode } from "../../core/protocol/errors.js";
 import { decodeClientMessage, encodeHandshake, encodePong, encodeReply, encodeServerPing } from "../../core/protocol/codec.js";
-import { Reserved } from "../../core/protocol/events.js";
+import { type ChskEvent, Reserved } from "../../core/protocol/events.js";
 import { chain, isThenable, type Admission, type ServerCore } from "../core.js";
 import { Entry } from "../registry.js";
 import { isBlank, Request, writeRawAnswer } from "../request.js";
-import type { Transport, Uid } from "../types.js";
+import type { HttpAnswer, Transport, Uid } from "../types.js";
 
 const kConn = Symbol("chsk:conn");
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const OPEN = WebSocket.OPEN;
 const TEXT = { binary: false } as const;
+const CLOSED_ANSWER: HttpAnswer = { status: 503, body: "CHSK_ERR_SERVER_CLOSED: server is closing" };
 
 type ChskSocket = WebSocket & { [kConn]?: WsConn };
 
@@ -94,9 +95,10 @@ export class WsConn extends Entry {
     else ws.send(wire, TEXT);
     this.active = true;
     const core = this.host.core;
-    if (core.taps.on) {
+    const taps = core.taps;
+    if (taps.on) {
       const at = now === 0 ? core.clock.now() : now;
-      core.taps.emit({ type: "frame:out", transport: "ws", uid: this.uid, clientId: this.clientId, data: frame, at });
+      taps.emit({ type: "frame:out", transport: "ws", channel: "ws", connId: taps.idOf(this, "ws-"), uid: this.uid, clientId: this.clientId, data: frame, at });
     }
     return true;
   }
@@ -162,14 +164,14 @@ export class WsTransport {
 
   upgrade(raw: IncomingMessage, socket: Duplex, head: Buffer): void {
     const core = this.core;
+    const req = new Request(raw, null);
     if (core.closed) {
-      writeRawAnswer(socket, { status: 503, body: "CHSK_ERR_SERVER_CLOSED: server is closing" });
+      this.#refuse(socket, req.clientId, CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED");
       return;
     }
-    const req = new Request(raw, null);
     if (isBlank(req.clientId)) {
-      writeRawAnswer(socket, { status: 400, body: "Missing client-id" });
-      core.report(new ChskError("CHSK_ERR_NO_CLIENT_ID", "WebSocket upgrade without a client-id param", { status: 400 }));
+      const error = new ChskError("CHSK_ERR_NO_CLIENT_ID", "WebSocket upgrade without a client-id param", { status: 400 });
+      this.#refuse(socket, undefined, { status: 400, body: "Missing client-id" }, error.code, error);
       return;
     }
     let admission: Admission | PromiseLike<Admission>;
@@ -178,7 +180,7 @@ export class WsTransport {
       admission = core.admit(req);
       handshakeData = chain(admission, (a) => (a.answer === null ? this.#handshakeData(req) : null));
     } catch (e) {
-      writeRawAnswer(socket, core.hookFailed(e));
+      this.#hookFailed(socket, req.clientId, e);
       return;
     }
     if (!isThenable(handshakeData)) {
@@ -194,9 +196,24 @@ export class WsTransport {
       },
       (e: unknown) => {
         socket.off("error", ignore);
-        writeRawAnswer(socket, core.hookFailed(e));
+        this.#hookFailed(socket, req.clientId, e);
       },
     );
+  }
+
+  /** Answers the upgrade with a plain HTTP refusal (no 101) and reports it. */
+  #refuse(socket: Duplex, clientId: string | undefined, answer: HttpAnswer, code: ChskErrorCode, error?: ChskError, cause?: unknown): void {
+    const gone = socket.destroyed || !socket.writable;
+    writeRawAnswer(socket, answer);
+    if (gone) {
+      if (error !== undefined) this.core.report(error, undefined, clientId);
+      return;
+    }
+    this.core.refused({ transport: "ws", key: socket, prefix: "ws-", clientId, answer, code, error, cause });
+  }
+
+  #hookFailed(socket: Duplex, clientId: string, e: unknown): void {
+    this.#refuse(socket, clientId, this.core.hookFailed(e), "CHSK_ERR_HOOK_FAILED", undefined, e);
   }
 
   #handshakeData(req: Request): unknown {
@@ -206,11 +223,11 @@ export class WsTransport {
 
   #admitted(a: Admission, handshakeData: unknown, req: Request, raw: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (a.answer !== null) {
-      writeRawAnswer(socket, a.answer);
+      this.#refuse(socket, req.clientId, a.answer, a.code);
       return;
     }
     if (this.core.closed) {
-      writeRawAnswer(socket, { status: 503, body: "CHSK_ERR_SERVER_CLOSED: server is closing" });
+      this.#refuse(socket, req.clientId, CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED");
       return;
     }
     if (socket.destroyed) return;
@@ -244,8 +261,9 @@ export class WsTransport {
     ws.send(hs);
     const taps = core.taps;
     if (taps.on) {
-      taps.emit({ type: "conn:open", transport: "ws", uid, clientId: conn.clientId, at: now });
-      taps.emit({ type: "frame:out", transport: "ws", uid, clientId: conn.clientId, data: hs, at: now });
+      const connId = taps.idOf(conn, "ws-");
+      taps.emit({ type: "conn:open", transport: "ws", connId, uid, clientId: conn.clientId, at: now });
+      taps.emit({ type: "frame:out", transport: "ws", channel: "ws", connId, uid, clientId: conn.clientId, data: hs, at: now });
     }
     this.#live.add(conn);
     if (this.#nextScanAt === Infinity && this.#scanEveryMs !== Infinity) {
@@ -275,9 +293,7 @@ export class WsTransport {
       try {
         input = strictUtf8.decode(data);
       } catch {
-        if (core.taps.on) {
-          core.taps.emit({ type: "frame:in", transport: "ws", uid: conn.uid, clientId: conn.clientId, data, at: core.clock.now() });
-        }
+        if (core.taps.on) this.#tapIn(conn, data);
         this.#badFrame(conn, new ChskError("CHSK_ERR_UNPACK", "A binary frame that is not UTF-8 text, for a text packer", { closeCode: CloseCode.PROTOCOL_ERROR }));
         return;
       }
@@ -287,19 +303,14 @@ export class WsTransport {
     const r = decodeClientMessage(core.packer, input, core.limits, wire);
     if (!r.ok) {
       // Still a frame in (without an event), so taps count every frame the peer sent.
-      if (core.taps.on) {
-        core.taps.emit({ type: "frame:in", transport: "ws", uid: conn.uid, clientId: conn.clientId, data: input, at: core.clock.now() });
-      }
+      if (core.taps.on) this.#tapIn(conn, input);
       this.#badFrame(conn, r.error);
       return;
     }
     const m = r.value;
     const event = m.event;
     const id = event[0];
-    if (core.taps.on) {
-      const at = core.clock.now();
-      core.taps.emit({ type: "frame:in", transport: "ws", uid: conn.uid, clientId: conn.clientId, data: input, event, cbId: m.cbId, at });
-    }
+    if (core.taps.on) this.#tapIn(conn, input, event, m.cbId);
     let reply: ((value: unknown) => boolean) | undefined;
     if (id === Reserved.wsPing) {
       // Sente auto-replies "pong" to a ping that carries a callback id.
@@ -311,6 +322,18 @@ export class WsTransport {
       reply = this.#replyFn(conn, wire.cbId, id, core.taps.on ? performance.now() : 0);
     }
     core.route(core.eventMsg(event, conn.uid, conn.clientId, "ws", conn.req, reply));
+  }
+
+  /** Taps a received frame (`event` absent: it could not be decoded). */
+  #tapIn(conn: WsConn, data: string | Uint8Array, event?: ChskEvent, cbId?: string | null): void {
+    const taps = this.core.taps;
+    const at = this.core.clock.now();
+    const connId = taps.idOf(conn, "ws-");
+    taps.emit(
+      event === undefined
+        ? { type: "frame:in", transport: "ws", channel: "ws", connId, uid: conn.uid, clientId: conn.clientId, data, at }
+        : { type: "frame:in", transport: "ws", channel: "ws", connId, uid: conn.uid, clientId: conn.clientId, data, event, cbId: cbId ?? null, at },
+    );
   }
 
   /** The cb id of the frame being decoded, as it was on the wire (Sente echoes it unchanged). */
@@ -378,7 +401,8 @@ export class WsTransport {
     conn.closedAt = now;
     if (core.taps.on) {
       if (conn.cutCode !== 0) code = conn.cutCode;
-      const e = { type: "conn:close" as const, transport: "ws" as const, uid: conn.uid, clientId: conn.clientId, code, at: now };
+      const connId = core.taps.idOf(conn, "ws-");
+      const e = { type: "conn:close" as const, transport: "ws" as const, connId, uid: conn.uid, clientId: conn.clientId, code, at: now };
       core.taps.emit(conn.closeReason === null ? e : { ...e, reason: conn.closeReason });
     }
     if (!core.closed) core.registry.markClosed(conn, now);
@@ -426,7 +450,8 @@ export class WsTransport {
         conn.pingedAt = now;
         conn.ws.send(this.#pingFrame);
         if (taps.on) {
-          taps.emit({ type: "frame:out", transport: "ws", uid: conn.uid, clientId: conn.clientId, data: this.#pingFrame, at: now });
+          const connId = taps.idOf(conn, "ws-");
+          taps.emit({ type: "frame:out", transport: "ws", channel: "ws", connId, uid: conn.uid, clientId: conn.clientId, data: this.#pingFrame, at: now });
         }
       }
     }
