@@ -4,8 +4,8 @@
  *
  * - `decode` (default): every event decoded (`createFrameDecoder`), the
  *   record discarded;
- * - `jsonl`: decoded and written as a JSONL line to /dev/null, the work
- *   `chsk inspect --proxy --no-tui --format jsonl > /dev/null` does;
+ * - `jsonl`: the pipeline of `chsk inspect --proxy --no-tui --format jsonl
+ *   > /dev/null` (`createInspectSession`: decoded, held, written as JSONL);
  * - `none`: no listener (forwarding and frame reading only).
  *
  * Prints `LISTENING <port>` and answers the bench's IPC like the other
@@ -15,6 +15,7 @@
  */
 import { createWriteStream } from "node:fs";
 import { createFrameDecoder } from "../../src/core/index.js";
+import { createInspectSession } from "../../src/inspector/inspect-session.js";
 import { createJsonlWriter } from "../../src/inspector/output/jsonl-writer.js";
 import { createProxySource } from "../../src/inspector/sources/proxy.js";
 import type { ServerRequest, ServerStats } from "../lib/proc.js";
@@ -26,8 +27,7 @@ if (target === undefined || !["decode", "jsonl", "none"].includes(consumer)) thr
 const proxy = createProxySource({ target, listen: "127.0.0.1:0" });
 const decoder = createFrameDecoder();
 if (consumer === "jsonl") {
-  const writer = createJsonlWriter(createWriteStream("/dev/null"));
-  proxy.onEvent((e) => writer.write(decoder.push(e)));
+  createInspectSession({ source: proxy, view: { writer: createJsonlWriter(createWriteStream("/dev/null")) }, tickMs: 500 });
 } else if (consumer === "decode") {
   proxy.onEvent((e) => void decoder.push(e));
 }

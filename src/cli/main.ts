@@ -12,6 +12,7 @@ import { PACKER_NAMES, type PackerName } from "../core/packers/index.js";
 import { collectHeader, collectParam, parseOrigins, parsePort, parsePositiveInt } from "./options.js";
 import { exitAfterFlush, terminationSignal } from "./process.js";
 import { runServe } from "./serve.js";
+import { INSPECT_HELP } from "./inspect-help.js";
 import { webUi } from "../server/demo/web/index.js";
 import { allowedHostProblem, dashboardTokenProblem } from "../server/demo/visibility.js";
 
@@ -45,6 +46,8 @@ interface ServeFlags {
   dashboardToken?: string;
   publicDashboard?: boolean;
   allowedHosts?: string[];
+  inspectToken?: string;
+  allowInspect?: boolean;
   maxFrameBytes?: number;
   maxDepth?: number;
   maxPendingPolls?: number;
@@ -66,6 +69,13 @@ function parseAllowedHosts(value: string): string[] {
     if (problem !== null) throw new InvalidArgumentError(problem);
   }
   return names;
+}
+
+/** `--inspect-token`: checked here, so a bad one is a usage error (exit 2). */
+function parseInspectToken(value: string): string {
+  const problem = dashboardTokenProblem(value);
+  if (problem !== null) throw new InvalidArgumentError(problem.replace("a dashboard token", "an inspect token"));
+  return value;
 }
 
 /** `--dashboard-token`: checked here, so a bad one is a usage error (exit 2). */
@@ -100,6 +110,12 @@ program
     "on loopback: Host names besides localhost and loopback addresses that may see the dashboard and user ids (comma-separated; .name.test for subdomains too)",
     parseAllowedHosts,
   )
+  .addOption(
+    new Option("--inspect-token <token>", "serve the inspector stream (chsk inspect --attach) at /chsk-inspect to requests with Authorization: Bearer <token>")
+      .env("CHSK_INSPECT_TOKEN")
+      .argParser(parseInspectToken),
+  )
+  .option("--allow-inspect", "serve the inspector stream at /chsk-inspect behind a generated token (printed at start)")
   .option("--max-frame-bytes <n>", "largest WS frame / Ajax POST body accepted (default: 1048576)", parsePositiveInt)
   .option("--max-depth <n>", "deepest nesting accepted in received data (default: 64)", parsePositiveInt)
   .option("--max-pending-polls <n>", "Ajax polls one client may hold open (default: 2)", parsePositiveInt)
@@ -133,7 +149,11 @@ page, a proxy's public name) is treated as beyond loopback. Listening beyond
 it (--host 0.0.0.0), the dashboard, the user ids in /api/stats and the admin
 actions need a token: --dashboard-token (or $CHSK_DASHBOARD_TOKEN), else one
 is generated and printed with the dashboard link; without it /api/stats
-gives counts only. --public-dashboard opens them (no token, no Host check).`,
+gives counts only. --public-dashboard opens them (no token, no Host check).
+
+The inspector stream (every client's frames, for chsk inspect --attach) is
+off unless --allow-inspect or --inspect-token is given, and always needs its
+token, on loopback too: Authorization: Bearer <token> on GET /chsk-inspect.`,
   )
   .action(async (flags: ServeFlags) => {
     const code = await runServe(
@@ -150,6 +170,8 @@ gives counts only. --public-dashboard opens them (no token, no Host check).`,
         dashboardToken: flags.dashboardToken,
         publicDashboard: flags.publicDashboard ?? false,
         ...(flags.allowedHosts === undefined ? {} : { allowedHosts: flags.allowedHosts }),
+        inspectToken: flags.inspectToken,
+        allowInspect: flags.allowInspect ?? false,
         limits: {
           maxFrameBytes: flags.maxFrameBytes,
           maxDepth: flags.maxDepth,
@@ -259,6 +281,135 @@ ${EXIT_CODES_HELP}`,
         json: flags.json ?? false,
       },
       { ...io, signal: terminationSignal() },
+    );
+    exitAfterFlush(code);
+  });
+
+// ---------------------------------------------------------------------------
+// chsk inspect
+
+interface InspectFlags {
+  proxy?: boolean;
+  listen?: string;
+  target?: string;
+  path?: string;
+  preserveHost?: boolean;
+  maxDecodeBytes?: number;
+  attach?: string;
+  token?: string;
+  replay?: string;
+  har?: string;
+  to?: string;
+  asFastAsPossible?: boolean;
+  comparePushes?: boolean;
+  transport?: "ws" | "ajax" | "auto";
+  packer?: PackerName;
+  packerModule?: string;
+  csrfToken?: string;
+  param?: Record<string, string>;
+  header?: Record<string, string>;
+  cookie?: string;
+  login?: string;
+  session: boolean;
+  timeoutMs: number;
+  send?: string[];
+  sendTimeoutMs?: number;
+  tui?: boolean;
+  format?: "text" | "jsonl";
+  json?: boolean;
+  filter?: string;
+  record?: string;
+  harOut?: string;
+  buffer?: number;
+  durationMs?: number;
+  callTimeoutMs?: number;
+  utc?: boolean;
+}
+
+const collectList = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+program
+  .command("inspect")
+  .description("watch a Sente channel's frames decoded, paired and grouped by user: as a client, a proxy, attached to a server, or from a recording")
+  .argument("[url]", "client mode: the chsk endpoint to connect to (as chsk call)")
+  .option("--proxy", "proxy mode: a reverse proxy in front of an app (--target), decoding its channel")
+  .option("--listen <host:port>", "proxy mode: where to listen; port 0 picks a free one (default: 127.0.0.1:9000)")
+  .option("--target <url>", "proxy mode: the app's origin, e.g. http://127.0.0.1:8090")
+  .option("--path <path>", "the channel path (proxy mode, --har) (default: /chsk)")
+  .option("--preserve-host", "proxy mode: pass Host, Origin and Referer as the browser sent them (default: rewritten to the target)")
+  .option("--max-decode-bytes <n>", "proxy mode: larger payloads are forwarded but not decoded (default: 1048576)", parsePositiveInt)
+  .option("--attach <url>", "attach mode: stream a running server's own view (chsk serve --allow-inspect, or an app with mountInspector)")
+  .addOption(new Option("--token <token>", "attach mode: the server's inspector token").env("CHSK_INSPECT_TOKEN"))
+  .option("--replay <file>", "replay a recording (--record / --format jsonl output)")
+  .option("--har <file>", "replay a HAR export (Chrome DevTools: WebSocket messages and the channel's XHRs)")
+  .option("--to <url>", "with --replay / --har: send the recorded client events to this server and compare the replies")
+  .option("--as-fast-as-possible", "with --to: no recorded pacing, each event as soon as the replies before it are in")
+  .option("--compare-pushes", "with --to: compare the pushes received too")
+  .addOption(new Option("--transport <type>", "client mode, --to: ws, ajax, or auto (default: auto; ws for a ws:// URL)").choices(["ws", "ajax", "auto"]))
+  .addOption(new Option("--packer <name>", "the wire format (default: the client's edn; detected when watching)").choices([...PACKER_NAMES]).conflicts("packerModule"))
+  .option("--packer-module <file>", "a JS module exporting a custom packer (default export or `packer`)")
+  .option("--csrf-token <token>", "client mode, --to: the CSRF token (skips the /csrf probe)")
+  .option("--param <k=v>", "client mode, --to: extra query param on connect (repeatable)", collectParam)
+  .option("--header <name:value>", "client mode, --to: extra HTTP header (repeatable)", collectHeader)
+  .option("--cookie <cookies>", 'client mode, --to: cookies to send, "a=b; c=d"')
+  .option("--login <uid>", "client mode, --to: POST <origin>/login as uid first")
+  .option("--no-session", "client mode, --to: don't probe GET <origin>/csrf for a token and session")
+  .option("--timeout-ms <ms>", "bound on each HTTP request of the session (with --to: on each reply too)", parsePositiveInt, 5000)
+  .option("--send <event>", "client mode: send this EDN event once connected (repeatable, in order)", collectList)
+  .option("--send-timeout-ms <ms>", "client mode: how long a sent event waits for its reply (default: 10000)", parsePositiveInt)
+  .option("--tui", "the terminal UI even when stdout is not a terminal")
+  .option("--no-tui", "one line per frame on stdout instead of the terminal UI")
+  .addOption(new Option("--format <format>", "the lines without the TUI (implies --no-tui)").choices(["text", "jsonl"]))
+  .addOption(new Option("--json", "same as --format jsonl").conflicts("format"))
+  .option("--filter <expr>", "show only matching frames, e.g. 'ev:chat user:alice -kind:ping,pong' (see below)")
+  .option("--record <file>", "write every frame to a JSONL recording (with any view)")
+  .option("--har-out <file>", "write the session as HAR on exit (with any view)")
+  .option("--buffer <n>", "frames the TUI keeps (a ring buffer; the oldest go first) (default: 10000)", parsePositiveInt)
+  .option("--duration-ms <ms>", "stop after this long (exit 0)", parsePositiveInt)
+  .option("--call-timeout-ms <ms>", "flag calls with no reply after this long (default: 10000)", parsePositiveInt)
+  .option("--utc", "times in UTC instead of the local zone")
+  .addHelpText("after", () => `\n${INSPECT_HELP}\n\n${EXIT_CODES_HELP.replace("ok: the reply (and any awaited pushes) printed, or with --no-reply: sent", "ok: quit, SIGINT/SIGTERM, --duration-ms, a replay's end, or --to with no difference")}`)
+  .action(async (url: string | undefined, flags: InspectFlags) => {
+    const format = flags.json === true ? "jsonl" : flags.format;
+    // Loaded on use: the inspector (and with the TUI, ink and react) costs the other commands nothing.
+    const { runInspect } = await import("./inspect.js");
+    const code = await runInspect(
+      {
+        url,
+        proxy:
+          flags.proxy === true || flags.target !== undefined || flags.listen !== undefined
+            ? { enabled: flags.proxy === true, listen: flags.listen ?? "127.0.0.1:9000", target: flags.target, path: flags.path, preserveHost: flags.preserveHost === true, maxDecodeBytes: flags.maxDecodeBytes }
+            : undefined,
+        attach: flags.attach === undefined ? undefined : { url: flags.attach, token: flags.token },
+        replay: flags.replay,
+        har: flags.har,
+        harPath: flags.path,
+        to: flags.to,
+        asFastAsPossible: flags.asFastAsPossible === true,
+        comparePushes: flags.comparePushes === true,
+        transport: flags.transport,
+        packer: flags.packer,
+        packerModule: flags.packerModule,
+        csrfToken: flags.csrfToken,
+        params: flags.param ?? {},
+        headers: flags.header ?? {},
+        cookie: flags.cookie,
+        login: flags.login,
+        session: flags.session,
+        timeoutMs: flags.timeoutMs,
+        send: flags.send ?? [],
+        sendTimeoutMs: flags.sendTimeoutMs,
+        tui: format !== undefined ? false : flags.tui,
+        format,
+        filter: flags.filter,
+        record: flags.record,
+        harOut: flags.harOut,
+        buffer: flags.buffer,
+        durationMs: flags.durationMs,
+        callTimeoutMs: flags.callTimeoutMs,
+        utc: flags.utc === true,
+      },
+      { ...io, stdin: process.stdin, signal: terminationSignal() },
     );
     exitAfterFlush(code);
   });

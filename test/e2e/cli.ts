@@ -23,11 +23,17 @@ export interface Running {
   done: Promise<Finished>;
 }
 
-export function startCli(args: string[], timeoutMs = 30_000): Running {
+export interface StartOptions {
+  /** "pipe": write to `proc.stdin`. @default "ignore" (/dev/null) */
+  stdin?: "ignore" | "pipe";
+  env?: Record<string, string>;
+}
+
+export function startCli(args: string[], timeoutMs = 30_000, options: StartOptions = {}): Running {
   const proc = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
     cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
+    stdio: [options.stdin ?? "ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
   });
   let stdout = "";
   let stderr = "";

@@ -85,6 +85,14 @@ describe("--format text", () => {
     assert.match(formatTextLine(r, { utc: true, previewChars: 8 }), / {2}\{:text …$/);
   });
 
+  it("a push of one event shows that event's data; a batch of several is shown whole", () => {
+    const push = { seq: 1, ts: "2026-01-01T12:00:00.000Z", dir: "s2c", transport: "ws", channel: "ws", conn: "ws-1", clientId: "c", uid: '"alice"', kind: "push", eventId: "demo/hello", bytes: 23, raw: "[[:demo/hello 1]]" } as const;
+    const one = formatTextLine({ ...push, data: "[[:demo/hello 1]]", events: [{ eventId: "demo/hello", data: "1" }] }, { utc: true });
+    assert.match(one, /:demo\/hello +23 B +1$/);
+    const two = formatTextLine({ ...push, data: "[[:demo/hello 1] [:demo/bye]]", events: [{ eventId: "demo/hello", data: "1" }, { eventId: "demo/bye" }] }, { utc: true });
+    assert.match(two, /\[\[:demo\/hello 1\] \[:demo\/bye\]\]$/);
+  });
+
   it("labels: uids without quotes, anonymous as -, sizes in B/kB/MB", () => {
     assert.equal(uidLabel('"alice"'), "alice");
     assert.equal(uidLabel('"two words"'), '"two words"');

@@ -3,10 +3,11 @@
  * alongside whatever view is showing (TUI, text, JSONL).
  *
  * Records are buffered and written with synchronous `fs.writeSync` calls,
- * each holding whole lines only: at most `flushIntervalMs` later, or as
- * soon as about `flushBytes` are waiting. A record is serialized when it is
- * written out, not when it is handed over, so what the decoder learns in
- * between (a call's `pair` once its reply came) is in the line. `close()` (the CLI calls it on SIGINT/SIGTERM)
+ * each holding whole lines only: once held `holdMs`, at the next
+ * `flushIntervalMs` tick (or when about `flushBytes` are waiting). A record
+ * is serialized when it is written out, not when it is handed over, so what
+ * the decoder learns in between (a call's `pair` once its reply came) is in
+ * the line. `close()` (the CLI calls it on SIGINT/SIGTERM)
  * and the process's `exit` event write the rest synchronously, so a
  * recording ends with the last record it was given, never half a line,
  * even when the process is told to stop in the middle of a burst.
@@ -20,7 +21,17 @@ import type { RecordWriter } from "./record-writer.js";
 export interface RecordingOptions {
   /** Write buffered lines at least this often, ms. @default 200 */
   flushIntervalMs?: number;
-  /** Write as soon as about this many bytes are waiting (estimated from the payloads). @default 65_536 */
+  /**
+   * A record waits at least this long before it is written (ms), so a call
+   * is written with its reply's `pair` when the reply came within it,
+   * whenever the flush timer fires. @default 250
+   */
+  holdMs?: number;
+  /**
+   * Write what is due as soon as about this many bytes are waiting
+   * (estimated from the payloads); at four times it, everything waiting.
+   * @default 65_536
+   */
   flushBytes?: number;
   /** Add to an existing file instead of replacing it. @default false */
   append?: boolean;
@@ -53,6 +64,9 @@ const fileError = (what: string, path: string, e: unknown): ChskError =>
  *
  * @throws ChskError `CHSK_ERR_FILE` when the file cannot be opened.
  */
+/** A line's size before it is made (at flush time): the payload twice (raw and data) and the fields. */
+const estimate = (r: FrameRecord): number => 2 * r.raw.length + 200;
+
 export function createRecording(path: string, options: RecordingOptions = {}): Recording {
   const serialize = options.serialize ?? recordToJson;
   const flushBytes = options.flushBytes ?? 65_536;
@@ -62,16 +76,28 @@ export function createRecording(path: string, options: RecordingOptions = {}): R
   } catch (e) {
     throw fileError("cannot open the recording", path, e);
   }
+  const holdMs = options.holdMs ?? 250;
   let buffered: FrameRecord[] = [];
+  /** When each buffered record was handed over (ms), for `holdMs`. */
+  let arrived: number[] = [];
   let size = 0;
   let count = 0;
   let closed = false;
   let failed: ChskError | undefined;
 
-  const flush = () => {
+  /** Writes the records held `holdMs` (all of them with `all`). */
+  const flush = (all = true) => {
     if (buffered.length === 0 || failed !== undefined) return;
+    let n = buffered.length;
+    if (!all) {
+      const due = Date.now() - holdMs;
+      n = 0;
+      while (n < arrived.length && arrived[n]! <= due) n++;
+      if (n === 0) return;
+    }
+    const out = n === buffered.length ? buffered : buffered.slice(0, n);
     const lines: string[] = [];
-    for (const r of buffered) {
+    for (const r of out) {
       try {
         lines.push(`${serialize(r)}\n`);
       } catch (e) {
@@ -79,8 +105,15 @@ export function createRecording(path: string, options: RecordingOptions = {}): R
         options.onError?.(fileError("cannot serialize a record for", path, e));
       }
     }
-    buffered = [];
-    size = 0;
+    if (n === buffered.length) {
+      buffered = [];
+      arrived = [];
+      size = 0;
+    } else {
+      buffered = buffered.slice(n);
+      arrived = arrived.slice(n);
+      size = buffered.reduce((k, r) => k + estimate(r), 0);
+    }
     const text = lines.join("");
     try {
       const bytes = Buffer.from(text, "utf8");
@@ -91,7 +124,7 @@ export function createRecording(path: string, options: RecordingOptions = {}): R
       options.onError?.(failed);
     }
   };
-  const timer = setInterval(flush, options.flushIntervalMs ?? 200);
+  const timer = setInterval(() => flush(false), options.flushIntervalMs ?? 200);
   timer.unref();
   // A process that exits without calling close() (an uncaught error, process.exit) still gets its tail.
   const onExit = () => finish();
@@ -124,12 +157,13 @@ export function createRecording(path: string, options: RecordingOptions = {}): R
     write(record) {
       if (closed || failed !== undefined) return;
       buffered.push(record);
-      // An estimate (the line is made at flush time): the payload twice (raw and data) and the fields.
-      size += 2 * record.raw.length + 200;
+      arrived.push(Date.now());
+      size += estimate(record);
       count++;
-      if (size >= flushBytes) flush();
+      if (size >= 4 * flushBytes) flush(true);
+      else if (size >= flushBytes) flush(false);
     },
-    flush,
+    flush: () => flush(true),
     close() {
       finish();
       return Promise.resolve();

@@ -74,6 +74,15 @@ export function sizeLabel(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
+/**
+ * What a row shows of a push of one event: that event's data, not the batch
+ * around it (the id has its own column). A batch of several is shown whole.
+ */
+export function pushValue(r: FrameRecord): string | undefined {
+  const events = r.events;
+  return r.kind === "push" && events?.length === 1 ? (events[0]!.data ?? "") : undefined;
+}
+
 /** The decoded value on one line: runs of whitespace become one space. */
 function preview(r: FrameRecord, n: number): string {
   let s: string;
@@ -81,6 +90,7 @@ function preview(r: FrameRecord, n: number): string {
   else if (r.kind === "close") s = [r.status, r.error?.message].filter((x) => x !== undefined && x !== "").join(" ");
   else if (r.kind === "open") s = r.url ?? "";
   else if (r.kind === "bad") s = r.error ? `${r.error.code}: ${r.error.message}` : r.raw;
+  else if (r.kind === "push") s = pushValue(r) ?? r.data ?? r.raw;
   else if (r.data !== undefined) s = r.data;
   else s = r.binary ? `<${r.bytes} bytes>` : r.raw;
   return cut(s.replace(/\s+/g, " ").trim(), n);

@@ -5,7 +5,7 @@
  * is always one line.
  */
 import type { FrameRecord } from "../../core/index.js";
-import { clockTime, uidLabel } from "../output/text-line.js";
+import { clockTime, pushValue, uidLabel } from "../output/text-line.js";
 import { bytesLabel, fit, latencyLabel, printable } from "./text.js";
 
 export type ColumnId = "time" | "dir" | "tr" | "user" | "client" | "kind" | "ev" | "size" | "lat" | "flags";
@@ -67,6 +67,7 @@ export function eventCell(r: FrameRecord): string {
   else if (r.kind === "bad") value = r.error ? `${r.error.code}: ${r.error.message}` : r.raw;
   else if (r.kind === "close") value = [r.status, r.error?.message].filter((x) => x !== undefined && x !== "").join(" ");
   else if (r.kind === "open") value = r.url ?? "";
+  else if (r.kind === "push") value = pushValue(r) ?? r.data ?? r.raw;
   else if (r.data !== undefined) value = r.data;
   else value = r.binary === true ? `<${r.bytes} bytes>` : r.raw;
   const id = r.eventId === undefined ? "" : `:${r.eventId}`;
