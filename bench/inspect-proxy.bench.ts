@@ -3,10 +3,9 @@
  *
  * What the inspector's proxy costs: WS echo (`[:bench/echo x]` → `x`, the
  * lean chsk-ws driver) against the chsk bench server directly, and through
- * `bench/servers/inspect-proxy.ts` (the proxy source with a consumer that
- * decodes every event and discards the record; `--consumer jsonl` also
- * writes it as JSONL to /dev/null, as `chsk inspect --proxy --no-tui
- * --format jsonl > /dev/null` does), each in its own process.
+ * `bench/servers/inspect-proxy.ts` (the proxy source with the pipeline of
+ * `chsk inspect --proxy --no-tui --format jsonl > /dev/null`; `--consumer
+ * decode` only decodes, `none` only forwards), each in its own process.
  *
  * - closed model, 50 connections × 10 in flight: round trips/s through the
  *   proxy / direct (goal ≥ 0.7x);
@@ -35,7 +34,7 @@ const { values: opt } = parseArgs({
     inflight: { type: "string", default: "10" },
     rate: { type: "string", default: "1000" },
     rounds: { type: "string", default: "3" },
-    consumer: { type: "string", default: "decode" },
+    consumer: { type: "string", default: "jsonl" },
     "quiet-wait": { type: "string", default: "3000" },
     quick: { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
@@ -53,8 +52,8 @@ if (opt.help) {
       "  --inflight n       closed model requests in flight per connection (default 10)",
       "  --rate n           open model req/s (default 1000)",
       "  --rounds n         interleaved direct/proxied rounds; checks use the median (default 3)",
-      "  --consumer c       what the proxy does with its events: decode (default; records discarded),",
-      "                     jsonl (decoded, written as JSONL to /dev/null), none (no listener)",
+      "  --consumer c       what the proxy does with its events: jsonl (default: chsk inspect --format jsonl",
+      "                     to /dev/null), decode (records discarded), none (no listener)",
       "  --quiet-wait ms    before each row, wait up to this long for other processes to go quiet (default 3000)",
       "  --no-write         don't write bench/results",
       "",
@@ -228,7 +227,7 @@ if (!opt["no-write"]) {
   const dir = fileURLToPath(new URL("./results/", import.meta.url));
   mkdirSync(dir, { recursive: true });
   const json = { date: new Date().toISOString(), settings: { durationMs, warmupMs, connections, inflight, rate, rounds, consumer }, checks, proxyCpuUsPerRt: ownCpu ?? null, closed, open };
-  const name = consumer === "decode" ? "latest-inspect-proxy" : `latest-inspect-proxy-${consumer}`;
+  const name = consumer === "jsonl" ? "latest-inspect-proxy" : `latest-inspect-proxy-${consumer}`;
   writeFileSync(`${dir}${name}.json`, `${JSON.stringify(json, null, 2)}\n`);
   writeFileSync(`${dir}${name}.md`, md);
   process.stderr.write(`wrote bench/results/${name}.{json,md}\n`);

@@ -323,7 +323,7 @@ async function runSession(
   if (source.kind === "proxy") {
     const url = (source as ReturnType<typeof createProxySource>).url;
     // stderr: stdout may be the JSONL stream (`--format jsonl > file`).
-    stderr.write(`chsk inspect proxy listening on ${url} → ${o.proxy!.target}\n`);
+    stderr.write(`chsk inspect proxy listening on ${url}\nforwarding to ${o.proxy!.target}, decoding ${o.proxy!.path ?? "/chsk"}\n`);
   }
 
   const sending = source.kind === "client" ? (source as SendingSource) : undefined;

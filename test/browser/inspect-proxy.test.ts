@@ -47,7 +47,7 @@ describe("inspect proxy (Chromium through the proxy to chsk serve)", () => {
     requireChromium();
     [serve, browser] = await Promise.all([startServe(), launchBrowser()]);
     proxy = startCli(["inspect", "--proxy", "--listen", "127.0.0.1:0", "--target", serve.url, "--record", recording, "--format", "jsonl"], 120_000);
-    url = await waitFor(() => /^chsk inspect proxy listening on (http:\/\/\S+) /m.exec(proxy.stderr)?.[1], 15_000, "the proxy's listening line");
+    url = await waitFor(() => /^chsk inspect proxy listening on (http:\/\/\S+)$/m.exec(proxy.stderr)?.[1], 15_000, "the proxy's listening line");
   });
 
   after(async () => {

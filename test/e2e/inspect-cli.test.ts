@@ -119,7 +119,7 @@ describe("chsk inspect (CLI)", () => {
   it("proxy mode: a client through --listen 127.0.0.1:0 works unchanged; SIGTERM leaves a complete recording", async () => {
     const rec = file("proxy.jsonl");
     const run = startCli(["inspect", "--proxy", "--listen", "127.0.0.1:0", "--target", server.url, "--record", rec, "--format", "jsonl"]);
-    const url = await waitFor(() => /^chsk inspect proxy listening on (http:\/\/127\.0\.0\.1:\d+)/m.exec(run.stderr)?.[1], 10_000, "the listening line");
+    const url = await waitFor(() => /^chsk inspect proxy listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(run.stderr)?.[1], 10_000, "the listening line");
     for (const type of ["ws", "ajax"] as const) {
       // Logged in through the proxy: its cookie and CSRF token pass both ways.
       const session = await bootstrapSession({ url, login: `carol-${type}` });

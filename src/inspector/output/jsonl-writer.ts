@@ -1,5 +1,5 @@
 import { type FrameRecord, recordToJson } from "../../core/index.js";
-import type { RecordWriter, TextSink } from "./record-writer.js";
+import { lineBatcher, type RecordWriter, type TextSink } from "./record-writer.js";
 
 /**
  * `--format jsonl`: one {@link FrameRecord} per line, exactly as a
@@ -8,11 +8,13 @@ import type { RecordWriter, TextSink } from "./record-writer.js";
  */
 export function createJsonlWriter(out: TextSink): RecordWriter {
   let closed = false;
+  const lines = lineBatcher(out);
   return {
     write(record: FrameRecord) {
-      if (!closed) out.write(`${recordToJson(record)}\n`);
+      if (!closed) lines.push(`${recordToJson(record)}\n`);
     },
     close() {
+      if (!closed) lines.flush();
       closed = true;
       return Promise.resolve();
     },

@@ -18,3 +18,30 @@ export interface RecordWriter {
 export interface TextSink {
   write(s: string): unknown;
 }
+
+/**
+ * Lines written in one go per turn of the event loop: a stream write per
+ * frame (a syscall each for stdout) cost the proxy more than decoding.
+ * `close()` writes what is waiting at once.
+ */
+export function lineBatcher(out: TextSink): { push(line: string): void; flush(): void } {
+  let lines: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (lines.length === 0) return;
+    const text = lines.join("");
+    lines = [];
+    out.write(text);
+  };
+  return {
+    push(line) {
+      lines.push(line);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    flush,
+  };
+}

@@ -1,5 +1,5 @@
 import type { FrameRecord } from "../../core/index.js";
-import type { RecordWriter, TextSink } from "./record-writer.js";
+import { lineBatcher, type RecordWriter, type TextSink } from "./record-writer.js";
 import { formatTextLine, type TextLineOptions } from "./text-line.js";
 
 /**
@@ -8,11 +8,13 @@ import { formatTextLine, type TextLineOptions } from "./text-line.js";
  */
 export function createTextWriter(out: TextSink, options: TextLineOptions = {}): RecordWriter {
   let closed = false;
+  const lines = lineBatcher(out);
   return {
     write(record: FrameRecord) {
-      if (!closed) out.write(`${formatTextLine(record, options)}\n`);
+      if (!closed) lines.push(`${formatTextLine(record, options)}\n`);
     },
     close() {
+      if (!closed) lines.flush();
       closed = true;
       return Promise.resolve();
     },
