@@ -208,4 +208,16 @@ describe("client connection reducer", () => {
     const { s } = run(initialConnState("ajax", false), { type: "error", code: "CHSK_ERR_HTTP_STATUS", message: "HTTP 403 Bad CSRF token", status: 403 });
     assert.deepEqual(s.pub.lastError, { udt: 1000, code: "CHSK_ERR_HTTP_STATUS", message: "HTTP 403 Bad CSRF token", status: 403 });
   });
+
+  it("a close reads the clock once: lastWsClose and the lastClose it caused share a udt, however the clock moves", () => {
+    let t = 5000;
+    // A clock that moves on every read, as a busy machine's does between two reads.
+    const ticking: StepContext = { get now() { return t++; }, backoffMs: (n) => n * 1000 };
+    let s = initialConnState("ws", true);
+    s = step(s, { type: "connect" }, ticking).state;
+    s = step(s, { type: "handshake", conn: 1, uid: "alice", handshakeData: null }, ticking).state;
+    s = step(s, { type: "closed", conn: 1, reason: "clean", wsClose: { code: 1001, reason: "server closing", clean: true } }, ticking).state;
+    assert.ok(s.pub.lastClose && s.pub.lastWsClose);
+    assert.equal(s.pub.lastClose.udt, s.pub.lastWsClose.udt);
+  });
 });

@@ -171,6 +171,8 @@ export function step(s: ConnState, input: ConnInput, ctx: StepContext): StepResu
   const fx: ConnEffect[] = [];
   if (s.phase === "disposed") return { state: s, effects: fx };
   const now = ctx.now;
+  // One instant per step: `lastWsClose` and the `lastClose` it caused share a udt (pages match them on it).
+  ctx = { ...ctx, now };
 
   switch (input.type) {
     case "connect": {
