@@ -21,34 +21,13 @@ import type { FrameRecord } from "../../src/core/index.js";
 import { FrameStore } from "../../src/inspector/store.js";
 import { EventEmitter } from "node:events";
 import { LEAVE_ALT_SCREEN, runTui, Tui } from "../../src/inspector/tui/index.js";
-import { keyPresses } from "../../src/inspector/tui/keymap.js";
+import { keyPresses, PLAIN_KEY } from "../../src/inspector/tui/keymap.js";
 import { ManualClock } from "./client-fakes.js";
 
 void React;
 afterEach(() => cleanup());
 
-const plain: Key = {
-  upArrow: false,
-  downArrow: false,
-  leftArrow: false,
-  rightArrow: false,
-  pageDown: false,
-  pageUp: false,
-  home: false,
-  end: false,
-  return: false,
-  escape: false,
-  ctrl: false,
-  shift: false,
-  tab: false,
-  backspace: false,
-  delete: false,
-  meta: false,
-  super: false,
-  hyper: false,
-  capsLock: false,
-  numLock: false,
-};
+const plain: Key = PLAIN_KEY;
 
 const on = (key: Key): string[] => (Object.keys(key) as (keyof Key)[]).filter((k) => key[k] === true);
 

@@ -81,7 +81,8 @@ export interface KeyResult {
   quit?: boolean;
 }
 
-const PLAIN_KEY: Key = {
+/** A key event with nothing pressed: what `keyPresses` builds keys from (tests too). */
+export const PLAIN_KEY: Key = {
   upArrow: false,
   downArrow: false,
   leftArrow: false,
