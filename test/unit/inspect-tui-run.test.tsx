@@ -164,3 +164,30 @@ describe("runTui lifecycle", () => {
     assert.ok(t.stdout.out.endsWith(LEAVE_ALT_SCREEN));
   });
 });
+
+// The unmount-from-outside case lives here, not beside the ink-testing-library
+// tests: that library loads ink before the TUI's loader can hide CI from it.
+describe("inspect TUI: unmount from outside", () => {
+  test("the alternate screen is left before unmount() returns; with signals left to the caller, the process exit still leaves it", async () => {
+    const stdout = new FakeTty();
+    const exitListeners = process.listenerCount("exit");
+    const handle = runTui({
+      store: new FrameStore({ notifyIntervalMs: 0 }),
+      stdout: stdout as unknown as NodeJS.WriteStream,
+      stderr: new FakeTty() as unknown as NodeJS.WriteStream,
+      stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
+      signals: false,
+      env: {},
+      patchConsole: false,
+    });
+    assert.equal(process.listenerCount("exit"), exitListeners + 1, "an exit hook on the process");
+    for (let i = 0; i < 300 && !stdout.out.includes("waiting for frames"); i++) await new Promise((r) => setTimeout(r, 2));
+    assert.ok(stdout.out.includes("waiting for frames"), "drawn");
+    handle.unmount();
+    assert.ok(stdout.out.endsWith(LEAVE_ALT_SCREEN), "restored synchronously");
+    const exit = await handle.waitUntilExit();
+    assert.equal(exit.code, 0);
+    assert.equal(stdout.out.split(LEAVE_ALT_SCREEN).length, 2, "left once");
+    assert.equal(process.listenerCount("exit"), exitListeners, "the exit hook removed");
+  });
+});

@@ -19,8 +19,7 @@ import { cleanup, render } from "ink-testing-library";
 import type { Key } from "ink";
 import type { FrameRecord } from "../../src/core/index.js";
 import { FrameStore } from "../../src/inspector/store.js";
-import { EventEmitter } from "node:events";
-import { LEAVE_ALT_SCREEN, runTui, Tui } from "../../src/inspector/tui/index.js";
+import { Tui } from "../../src/inspector/tui/index.js";
 import { keyPresses, PLAIN_KEY } from "../../src/inspector/tui/keymap.js";
 import { ManualClock } from "./client-fakes.js";
 
@@ -80,55 +79,5 @@ describe("inspect TUI: a burst of keys", () => {
     r.stdin.write("\r");
     await frame((f) => f.includes("⇐ 42"), "the reply");
     assert.deepEqual(sent, ["[:demo/echo 42]"]);
-  });
-});
-
-class FakeTty extends EventEmitter {
-  isTTY = true;
-  columns = 80;
-  rows = 20;
-  out = "";
-  write(s: string, cb?: () => void): boolean {
-    this.out += s;
-    cb?.();
-    return true;
-  }
-}
-
-class FakeStdin extends EventEmitter {
-  isTTY = true;
-  setRawMode(): void {}
-  setEncoding(): void {}
-  ref(): void {}
-  unref(): void {}
-  resume(): void {}
-  pause(): void {}
-  read(): string | null {
-    return null;
-  }
-}
-
-describe("inspect TUI: unmount from outside", () => {
-  test("the alternate screen is left before unmount() returns; with signals left to the caller, the process exit still leaves it", async () => {
-    const stdout = new FakeTty();
-    const exitListeners = process.listenerCount("exit");
-    const handle = runTui({
-      store: new FrameStore({ notifyIntervalMs: 0 }),
-      stdout: stdout as unknown as NodeJS.WriteStream,
-      stderr: new FakeTty() as unknown as NodeJS.WriteStream,
-      stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
-      signals: false,
-      env: {},
-      patchConsole: false,
-    });
-    assert.equal(process.listenerCount("exit"), exitListeners + 1, "an exit hook on the process");
-    for (let i = 0; i < 300 && !stdout.out.includes("waiting for frames"); i++) await new Promise((r) => setTimeout(r, 2));
-    assert.ok(stdout.out.includes("waiting for frames"), "drawn");
-    handle.unmount();
-    assert.ok(stdout.out.endsWith(LEAVE_ALT_SCREEN), "restored synchronously");
-    const exit = await handle.waitUntilExit();
-    assert.equal(exit.code, 0);
-    assert.equal(stdout.out.split(LEAVE_ALT_SCREEN).length, 2, "left once");
-    assert.equal(process.listenerCount("exit"), exitListeners, "the exit hook removed");
   });
 });

@@ -1,4 +1,4 @@
-import { Box, Text, useApp, useInput, useStdin, type Key } from "ink";
+import { Box, Text, useApp, useInput, useStdin, type Key } from "./ink.js";
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { isChskError, systemClock, type Clock } from "../../core/index.js";
 import type { SourceEnd, SourceNotice, WireSource } from "../sources/types.js";

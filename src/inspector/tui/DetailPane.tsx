@@ -1,4 +1,4 @@
-import { Text } from "ink";
+import { Text } from "./ink.js";
 import type { DetailLine } from "./detail-lines.js";
 import { Lines } from "./Lines.js";
 import { tint } from "./theme.js";

@@ -1,4 +1,4 @@
-import { Text } from "ink";
+import { Text } from "./ink.js";
 import type { LineState } from "./line-editor.js";
 import { printable } from "./text.js";
 

@@ -1,4 +1,4 @@
-import { Text } from "ink";
+import { Text } from "./ink.js";
 import { memo } from "react";
 import type { FrameRecord } from "../../core/index.js";
 import { cell, headerCell, type Column } from "./frame-columns.js";

@@ -1,4 +1,4 @@
-import { Text } from "ink";
+import { Text } from "./ink.js";
 
 /** The key hints that fit on one line; what does not fit is behind `?`. */
 export function HelpBar({ hints, width, color }: { hints: string[]; width: number; color: boolean }) {

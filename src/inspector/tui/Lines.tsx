@@ -1,4 +1,4 @@
-import { Text } from "ink";
+import { Text } from "./ink.js";
 import type { ReactNode } from "react";
 
 /**

@@ -1,4 +1,4 @@
-import { Text } from "ink";
+import { Text } from "./ink.js";
 import type { ConnSummary, UserSummary } from "../../core/index.js";
 import { uidLabel } from "../output/text-line.js";
 import { Lines } from "./Lines.js";

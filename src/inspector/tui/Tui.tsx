@@ -1,4 +1,4 @@
-import { useApp } from "ink";
+import { useApp } from "./ink.js";
 import { App, type AppProps } from "./App.js";
 import { CrashBoundary } from "./CrashBoundary.js";
 

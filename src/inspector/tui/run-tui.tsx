@@ -14,7 +14,7 @@
  * comes back as it was. It takes everything as options (streams, the
  * store, callbacks) so a CLI drives it and tests run it on fake streams.
  */
-import { render, type RenderOptions } from "ink";
+import { render, type RenderOptions } from "./ink.js";
 import { shouldUseColor } from "../output/use-color.js";
 import type { AppProps, QuitResult } from "./App.js";
 import { Tui } from "./Tui.js";
