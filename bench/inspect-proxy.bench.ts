@@ -1,8 +1,9 @@
 /**
  * `npm run bench:inspect-proxy [-- --quick] [--rounds 3] [--no-write]`
  *
- * What the inspector's proxy costs: WS echo (`[:bench/echo x]` → `x`, the
- * lean chsk-ws driver) against the chsk bench server directly, and through
+ * What the inspector's proxy costs: WS echo (`[:demo/echo n]` → `n`, driven
+ * by `chsk bench`'s engine with the real chsk client) against the chsk bench
+ * server directly, and through
  * `bench/servers/inspect-proxy.ts` (the proxy source with the pipeline of
  * `chsk inspect --proxy --no-tui --format jsonl > /dev/null`; `--consumer
  * decode` only decodes, `none` only forwards), each in its own process.
@@ -21,10 +22,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { initHistograms } from "./lib/histograms.js";
+import { errorSummary, type LoadResult, runEcho } from "./lib/measure.js";
 import { procCpuSplit, procRssBytes, type ServerHandle, serverScript, spawnServer, waitForQuiet } from "./lib/proc.js";
 import { type Check, checksTable, closedTable, isError, NOISY_SHARE, openTable, type Row } from "./lib/report.js";
-import { type LoadResult, runLoad } from "./lib/scenario.js";
+import { TARGETS } from "./lib/targets.js";
 
 const { values: opt } = parseArgs({
   options: {
@@ -78,7 +79,7 @@ const CONSUMER_LABEL = { decode: "decoding every event", jsonl: "decoding to JSO
 
 /** CPU readings of the server and the proxy taken together, so a window's share of each can be told apart. */
 interface Proxied extends ServerHandle {
-  /** Proxy CPU µs between the last two readings (runLoad reads exactly at the window edges). */
+  /** Proxy CPU µs between the last two readings (runEcho reads exactly at the window edges). */
   proxyCpuInWindow(): number;
 }
 
@@ -97,6 +98,7 @@ async function withTargets<T>(proxied: boolean, fn: (h: ServerHandle | Proxied) 
       name: "chsk via inspect proxy",
       pid: p.pid,
       port: p.port,
+      origin: p.origin,
       cpuMicros: () => server.cpuMicros() + p.cpuMicros(),
       cpuSplit: () => {
         const a = server.cpuSplit();
@@ -129,13 +131,14 @@ async function row(label: string, proxied: boolean, model: "closed" | "open"): P
   const started = Date.now();
   try {
     const m = await withTargets(proxied, async (h) => {
-      const result = await runLoad(h, { driver: "chsk-ws", model, connections, inflight, rate, warmupMs, durationMs });
+      const load = model === "closed" ? { inFlight: inflight } : { rate };
+      const result = await runEcho(h, TARGETS.chsk, { connections, ...load, warmupMs, durationMs, workers: 1 });
       const proxyCpu = "proxyCpuInWindow" in h ? h.proxyCpuInWindow() : undefined;
-      return proxyCpu === undefined ? { result } : { result, proxyCpuUsPerRt: result.replies > 0 ? proxyCpu / result.replies : NaN };
+      return proxyCpu === undefined ? { result } : { result, proxyCpuUsPerRt: result.received > 0 ? proxyCpu / result.received : NaN };
     });
-    if (m.result.errors > 0) throw new Error(`${m.result.errors} errors: ${m.result.firstError ?? ""}`);
+    if (m.result.errors + m.result.timeouts > 0) throw new Error(`${m.result.errors + m.result.timeouts} errors: ${errorSummary(m.result.errorCodes)}`);
     process.stderr.write(` ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
-    return { label, result: m };
+    return { label, generator: TARGETS.chsk.generator, result: m };
   } catch (e) {
     failures++;
     process.stderr.write(` failed: ${(e as Error).message}\n`);
@@ -163,17 +166,16 @@ async function paired(model: "closed" | "open", metric: (direct: LoadResult, pro
   return { rounds: rs, median: ok[Math.floor((ok.length - 1) / 2)] ?? rs[rs.length - 1]! };
 }
 
-const plain = (r: Row<Measured>): Row<LoadResult> => (isError(r) ? r : { label: r.label, result: r.result.result });
+const plain = (r: Row<Measured>): Row<LoadResult> => (isError(r) ? r : { label: r.label, generator: TARGETS.chsk.generator, result: r.result.result });
 const noisy = (...rs: Row<Measured>[]) => rs.some((r) => !isError(r) && r.result.result.otherCpuShare >= NOISY_SHARE);
 const spread = (rs: Round[], fmt: (v: number) => string) =>
   rs.length > 1 ? `; median of ${rs.length} interleaved rounds: ${rs.flatMap((r) => (r.value === undefined ? [] : [fmt(r.value)])).join(", ")}` : "";
 
-await initHistograms();
 const started = Date.now();
 process.stderr.write(`inspect proxy, closed model: ${connections}×${inflight} in flight, ${durationMs} ms\n`);
 const closed = await paired("closed", (d, p) => p.rtPerSec / d.rtPerSec);
 process.stderr.write(`inspect proxy, open model: ${rate} req/s over ${connections} connections, ${durationMs} ms\n`);
-const open = await paired("open", (d, p) => p.latencyUs.p99 - d.latencyUs.p99);
+const open = await paired("open", (d, p) => (p.latencyMs.p99 - d.latencyMs.p99) * 1000);
 
 const proxyCpu = (r: Row<Measured>) => (isError(r) ? undefined : r.result.proxyCpuUsPerRt);
 const checks: Check[] = [
@@ -203,7 +205,7 @@ const md = [
   "",
   `${new Date().toISOString()} · Node ${process.versions.node} · ${cpus()[0]?.model ?? "?"} × ${cpus().length}`,
   "",
-  `WS echo with the lean chsk-ws driver, directly against the chsk bench server and through the inspector's proxy source (\`bench/servers/inspect-proxy.ts\`, consumer: ${CONSUMER_LABEL}). Server, proxy and generator are separate processes sharing the machine's ${cpus().length} cores. On proxied rows, *server CPU* is the server's plus the proxy's. Each table shows the median round.`,
+  `WS echo driven by \`chsk bench\`'s engine with the real chsk client, directly against the chsk bench server and through the inspector's proxy source (\`bench/servers/inspect-proxy.ts\`, consumer: ${CONSUMER_LABEL}). Server, proxy and generator are separate processes sharing the machine's ${cpus().length} cores. On proxied rows, *server CPU* is the server's plus the proxy's. Each table shows the median round.`,
   "",
   "## Targets",
   "",

@@ -3,9 +3,12 @@
  * RSS can be read alone. CPU and RSS come from /proc (zero interference with
  * the server); IPC is used only for the explicit GC hook of the memory suite.
  *
- * Every child is killed by pid when the bench exits, however it exits.
+ * The real `chsk serve` is spawned as users run it, with the same IPC
+ * preloaded ({@link spawnChskServe}). Every child is killed by pid when the
+ * bench exits, however it exits.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -62,6 +65,8 @@ export interface ServerHandle {
   readonly name: string;
   readonly pid: number;
   readonly port: number;
+  /** `http://127.0.0.1:<port>`. */
+  readonly origin: string;
   /** Server CPU time so far (user + system, all threads), µs. */
   cpuMicros(): number;
   cpuSplit(): { user: number; system: number };
@@ -115,9 +120,35 @@ export const serverScript = (file: string): string =>
  * Starts `node --expose-gc --import tsx <script>` and waits for its
  * `LISTENING <port>` line.
  */
-export async function spawnServer(name: string, script: string, opts: SpawnOptions = {}): Promise<ServerHandle> {
+export function spawnServer(name: string, script: string, opts: SpawnOptions = {}): Promise<ServerHandle> {
+  const re = new RegExp(`^${LISTENING} (\\d+)$`);
+  return spawnProgram(name, [script, ...(opts.args ?? [])], (line) => {
+    const m = re.exec(line);
+    return m ? `http://127.0.0.1:${m[1]}` : undefined;
+  }, opts);
+}
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/**
+ * The real `chsk serve` (`node --import tsx src/cli/main.ts serve --port 0
+ * --quiet`), with the bench's IPC preloaded (`servers/ipc-hook.ts`: `gc` /
+ * `stats` for the memory suite, exit when the bench goes away). Waits for
+ * `chsk serve listening on URL`. CHSK_SESSION_SECRET is a fresh random
+ * key, so the bench never reads or creates ~/.chsk/session-secret.
+ */
+export function spawnChskServe(opts: SpawnOptions = {}): Promise<ServerHandle> {
+  const argv = ["--import", serverScript("ipc-hook.ts"), `${ROOT}src/cli/main.ts`, "serve", "--host", "127.0.0.1", "--port", "0", "--quiet", ...(opts.args ?? [])];
+  return spawnProgram("chsk serve", argv, (line) => /^chsk serve listening on (\S+)/.exec(line)?.[1]?.replace(/\/$/, ""), {
+    ...opts,
+    env: { CHSK_SESSION_SECRET: randomBytes(32).toString("hex"), ...opts.env },
+  });
+}
+
+/** Spawns `node --expose-gc [nodeArgs] --import tsx ...argv` and waits for the line `listening` turns into its origin. */
+async function spawnProgram(name: string, argv: string[], listening: (line: string) => string | undefined, opts: SpawnOptions): Promise<ServerHandle> {
   killAllOnExit();
-  const child = spawn(process.execPath, ["--expose-gc", ...(opts.nodeArgs ?? []), "--import", "tsx", script, ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, ["--expose-gc", ...(opts.nodeArgs ?? []), "--import", "tsx", ...argv], {
     stdio: ["ignore", "pipe", "inherit", "ipc"],
     env: { ...process.env, ...opts.env },
   });
@@ -126,10 +157,11 @@ export async function spawnServer(name: string, script: string, opts: SpawnOptio
   const pid = child.pid;
   if (pid === undefined) throw new Error(`${name}: spawn failed`);
 
-  const port = await new Promise<number>((resolve, reject) => {
+  const origin = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
+    let found = false;
     const timer = setTimeout(() => {
-      reject(new Error(`${name}: no ${LISTENING} line within ${opts.startTimeoutMs ?? 20_000} ms`));
+      reject(new Error(`${name}: no listening line within ${opts.startTimeoutMs ?? 20_000} ms`));
     }, opts.startTimeoutMs ?? 20_000);
     const onExit = (code: number | null) => {
       clearTimeout(timer);
@@ -137,11 +169,12 @@ export async function spawnServer(name: string, script: string, opts: SpawnOptio
     };
     child.once("exit", onExit);
     rl.on("line", (line) => {
-      const m = new RegExp(`^${LISTENING} (\\d+)$`).exec(line.trim());
-      if (m) {
+      const o = found ? undefined : listening(line.trim());
+      if (o !== undefined) {
+        found = true;
         clearTimeout(timer);
         child.off("exit", onExit);
-        resolve(Number(m[1]));
+        resolve(o);
       } else if (line.trim()) {
         process.stderr.write(`[${name}] ${line}\n`);
       }
@@ -177,7 +210,8 @@ export async function spawnServer(name: string, script: string, opts: SpawnOptio
   return {
     name,
     pid,
-    port,
+    port: Number(new URL(origin).port),
+    origin,
     cpuMicros: () => procCpuMicros(pid),
     cpuSplit: () => procCpuSplit(pid),
     rssBytes: () => procRssBytes(pid),

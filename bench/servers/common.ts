@@ -5,9 +5,7 @@
  * lifetime cap (so nothing outlives a crashed bench).
  */
 import type { Server } from "node:http";
-import type { ServerRequest, ServerStats } from "../lib/proc.js";
-
-const MAX_LIFETIME_MS = 10 * 60_000;
+import { installIpc } from "./ipc.js";
 
 export async function serve(server: Server, close: () => Promise<void> | void = () => {}): Promise<void> {
   // Many idle connections in the memory suite: don't let Node time them out.
@@ -35,18 +33,7 @@ export async function serve(server: Server, close: () => Promise<void> | void = 
     process.exit(0);
   };
   process.on("SIGTERM", exit);
-  process.on("disconnect", exit);
-  setTimeout(exit, MAX_LIFETIME_MS).unref();
-
-  process.on("message", (m: ServerRequest) => {
-    if (m.cmd === "gc") {
-      const gc = (globalThis as { gc?: () => void }).gc;
-      gc?.();
-      gc?.();
-    }
-    const answer: ServerStats = { id: m.id, memory: process.memoryUsage(), cpu: process.cpuUsage() };
-    process.send?.(answer);
-  });
+  installIpc(() => void exit());
 
   process.stdout.write(`LISTENING ${addr.port}\n`);
 }

@@ -1,4 +1,4 @@
-/** Baseline: a raw `ws` echo server. Every message goes straight back. */
+/** Baseline: a raw `ws` echo server. Every message goes straight back (the bench sends JSON `{"id":7,"data":…}` and matches the echo by its id). */
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
 import { serve } from "./common.js";

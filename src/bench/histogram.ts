@@ -1,5 +1,6 @@
 /**
- * One histogram factory for the whole bench (autocannon's `histUtil.js`).
+ * One histogram factory for `chsk bench` and the project's own benchmarks
+ * (autocannon's `histUtil.js`).
  *
  * Latencies are recorded in microseconds. hdr-histogram-js runs in WASM mode
  * (3-6x faster to record); WASM is initialised once per thread and every
@@ -7,6 +8,7 @@
  * compressed base64 (`encodeHist` / `decodeHist`) and are merged with `add`.
  */
 import * as hdr from "hdr-histogram-js";
+import type { LatencyMs } from "./types.js";
 
 let wasmReady: Promise<void> | undefined;
 
@@ -66,4 +68,44 @@ export function summarize(h: Histogram): LatencySummary {
     p999: h.getValueAtPercentile(99.9),
     max: h.maxValue,
   };
+}
+
+/** `µs` histogram → the report's percentiles in ms (3 decimals). */
+export function latencyMs(h: Histogram): LatencyMs {
+  const ms = (us: number) => Math.round(us) / 1000;
+  const n = h.totalCount;
+  return {
+    p50: n ? ms(h.getValueAtPercentile(50)) : 0,
+    p90: n ? ms(h.getValueAtPercentile(90)) : 0,
+    p99: n ? ms(h.getValueAtPercentile(99)) : 0,
+    p999: n ? ms(h.getValueAtPercentile(99.9)) : 0,
+    max: n ? ms(h.maxValue) : 0,
+    mean: n ? ms(h.mean) : 0,
+    count: n,
+  };
+}
+
+/** Percentiles in ms of an encoded histogram. */
+export function latencyMsOfEncoded(encoded: string): LatencyMs {
+  const h = decodeHist(encoded);
+  try {
+    return latencyMs(h);
+  } finally {
+    h.destroy();
+  }
+}
+
+/** Merges encoded histograms into one encoded histogram. */
+export function mergeToEncoded(encoded: readonly string[]): string {
+  const h = mergeEncoded(encoded);
+  try {
+    return encodeHist(h);
+  } finally {
+    h.destroy();
+  }
+}
+
+/** Records `us` clamped into the histogram's range (a value past 60 s is a 60 s value, never a throw). */
+export function recordUs(h: Histogram, us: number): void {
+  h.recordValue(us < 1 ? 1 : us > 60_000_000 ? 60_000_000 : Math.round(us));
 }

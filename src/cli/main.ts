@@ -6,13 +6,16 @@
  */
 import { createRequire } from "node:module";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { JSON_LINES_HELP, runCall } from "./call.js";
+import { JSON_LINES_HELP } from "./call-help.js";
 import { EXIT_CODES_HELP, ExitCode } from "./exit-codes.js";
 import { PACKER_NAMES, type PackerName } from "../core/packers/index.js";
-import { collectHeader, collectParam, parseOrigins, parsePort, parsePositiveInt } from "./options.js";
+import { collectHeader, collectParam, parseChskUrl, parseOrigins, parsePort, parsePositiveInt } from "./options.js";
 import { exitAfterFlush, terminationSignal } from "./process.js";
 import { runServe } from "./serve.js";
 import { INSPECT_HELP } from "./inspect-help.js";
+import { BENCH_HELP } from "./bench-help.js";
+import { BENCH_DEFAULTS, parseDurationMs, parseSegment } from "../bench/options.js";
+import type { Scenario, TransportChoice } from "../bench/types.js";
 import { webUi } from "../server/demo/web/index.js";
 import { allowedHostProblem, dashboardTokenProblem } from "../server/demo/visibility.js";
 
@@ -24,6 +27,8 @@ const program = new Command()
   .description("Sente-compatible channel sockets for TypeScript: reference server and client tools")
   .version(version)
   .showSuggestionAfterError()
+  // `chsk bench merge --json F`: a subcommand's options are its own, not its parent's.
+  .enablePositionalOptions()
   // Usage errors exit 2; --help and --version exit 0.
   .exitOverride((err) => {
     const informational = err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help";
@@ -261,6 +266,8 @@ Examples:
 ${EXIT_CODES_HELP}`,
   )
   .action(async (url: string, event: string | undefined, flags: CallFlags) => {
+    // Loaded on use: the Node client and undici cost the other commands (chsk serve) nothing.
+    const { runCall } = await import("./call.js");
     const code = await runCall(
       {
         url,
@@ -412,6 +419,198 @@ program
       { ...io, stdin: process.stdin, signal: terminationSignal() },
     );
     exitAfterFlush(code);
+  });
+
+// ---------------------------------------------------------------------------
+// chsk bench
+
+/** `10s`, `250ms`, `2m`: a usage error otherwise. */
+function parseDuration(value: string): number {
+  const ms = parseDurationMs(value);
+  if (ms === null) throw new InvalidArgumentError("expected a duration such as 500ms, 10s or 2m");
+  return ms;
+}
+
+function parseShare(value: string): number {
+  const n = Number(value);
+  if (value.trim() === "" || !(n >= 0 && n <= 1)) throw new InvalidArgumentError("expected a share between 0 and 1, e.g. 0.3");
+  return n;
+}
+
+function parseRate(value: string): number {
+  const n = Number(value.replace(/\/s$/, ""));
+  if (value.trim() === "" || !(n > 0 && Number.isFinite(n))) throw new InvalidArgumentError("expected messages per second, e.g. 5000");
+  return n;
+}
+
+function parseSegmentFlag(value: string): { index: number; count: number } {
+  const s = parseSegment(value);
+  if (s === null) throw new InvalidArgumentError("expected i/n with 1 <= i <= n, e.g. 2/4");
+  return s;
+}
+
+function parseStartAt(value: string): number {
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(t)) throw new InvalidArgumentError("expected an ISO 8601 time, e.g. 2026-12-03T10:00:00Z");
+  return t;
+}
+
+function parseMix(value: string): Record<"echo" | "push" | "connect", number> {
+  const mix = { echo: 0, push: 0, connect: 0 };
+  for (const part of value.split(",")) {
+    const [k, v] = part.split("=").map((x) => x.trim());
+    const n = Number(v);
+    if (!(k === "echo" || k === "push" || k === "connect") || !(Number.isInteger(n) && n >= 0)) {
+      throw new InvalidArgumentError("expected weights such as echo=6,push=3,connect=1");
+    }
+    mix[k] = n;
+  }
+  if (mix.echo + mix.push + mix.connect === 0) throw new InvalidArgumentError("at least one weight must be positive");
+  return mix;
+}
+
+interface BenchFlags {
+  spawn?: boolean;
+  scenario: Scenario;
+  users: number;
+  devices: number;
+  transport: TransportChoice;
+  ajaxShare: number;
+  inFlight?: number;
+  rate?: number;
+  ramp: number;
+  warmup: number;
+  duration: number;
+  window: number;
+  timeout: number;
+  maxMessages: number;
+  loginPath?: string;
+  cookie?: string[];
+  header?: string[];
+  param?: string[];
+  csrfToken?: string;
+  setup?: string;
+  workers: number;
+  packer: PackerName;
+  echoEvent: string;
+  pushEvent: string;
+  userPrefix: string;
+  reconnectStorm?: boolean;
+  mix?: Record<"echo" | "push" | "connect", number>;
+  churn: number;
+  json?: string;
+  hlog?: string;
+  html?: string;
+  compare?: boolean;
+  segment?: { index: number; count: number };
+  startAt?: number;
+  quiet?: boolean;
+}
+
+const bench = program
+  .command("bench")
+  .description("load-test a Sente endpoint with many multi-device users: echo, push, connect storms, WebSocket vs Ajax")
+  .argument("[url]", "the chsk endpoint: http(s)://HOST:PORT/PATH, ws(s)://… or HOST:PORT (no path: /chsk); or --spawn", (v: string) => parseChskUrl(v).url.href)
+  .option("--spawn", "start the reference server (chsk serve on 127.0.0.1) for the run and stop it after")
+  .addOption(new Option("--scenario <name>", "echo, push, connect or mixed").choices(["echo", "push", "connect", "mixed"]).default(BENCH_DEFAULTS.scenario))
+  .option("--users <n>", "simulated users", parsePositiveInt, BENCH_DEFAULTS.users)
+  .option("--devices <n>", "devices (clients, each its own client-id) per user, sharing the user's session", parsePositiveInt, BENCH_DEFAULTS.devices)
+  .addOption(new Option("--transport <type>", "ws, ajax, or mix (--ajax-share of the devices on Ajax)").choices(["ws", "ajax", "mix"]).default(BENCH_DEFAULTS.transport))
+  .option("--ajax-share <f>", "with --transport mix: the share of devices on Ajax", parseShare, BENCH_DEFAULTS.ajaxShare)
+  .addOption(new Option("--in-flight <n>", "echo, closed model: requests in flight per device (default: 1)").argParser(parsePositiveInt).conflicts("rate"))
+  .option("--rate <r>", "open model: echo requests/s in total (latency from the intended send time), or pushes/s in total", parseRate)
+  .option("--ramp <d>", "connect the devices evenly over this long (default: all at once)", parseDuration, BENCH_DEFAULTS.rampMs)
+  .option("--warmup <d>", "load before the measured window, not counted; 0s disables it", parseDuration, BENCH_DEFAULTS.warmupMs)
+  .option("--duration <d>", "the measured window", parseDuration, BENCH_DEFAULTS.durationMs)
+  .option("--window <d>", "push: a delivery within this long counts for completeness", parseDuration, BENCH_DEFAULTS.windowMs)
+  .option("--timeout <d>", "reply timeout of each request; also bounds each login", parseDuration, BENCH_DEFAULTS.timeoutMs)
+  .option("--max-messages <n>", "hard bound on messages sent in all (the run ends by time anyway)", parsePositiveInt, BENCH_DEFAULTS.maxMessages)
+  .option("--login-path <path>", "log each user in: POST <origin><path> with uid=<user> (the reference contract: /login)")
+  .option("--cookie <template>", "a cookie per device, {user} and {device} filled in, e.g. 'sid={user}' (repeatable)", collectList)
+  .option("--header <template>", "a header per device, e.g. 'Authorization: Bearer t-{user}' (repeatable)", collectList)
+  .option("--param <template>", "a query param per device, e.g. 'token={user}-{device}' (repeatable)", collectList)
+  .option("--csrf-token <token>", "the CSRF token every device sends (otherwise each session's)")
+  .option("--setup <module>", "a JS module whose default export logs one user in (see below)")
+  .option("--workers <n>", "load worker threads (one per core you can spare)", parsePositiveInt, BENCH_DEFAULTS.workers)
+  .addOption(new Option("--packer <name>", "wire format, as the server's").choices([...PACKER_NAMES]).default(BENCH_DEFAULTS.packer))
+  .option("--echo-event <id>", "echo: the event sent; its reply must be the data or {:echo data}", BENCH_DEFAULTS.echoEvent)
+  .option("--push-event <id>", "push: the event that asks the server to push: demo/push takes {:uid u :event ev}, demo/broadcast takes ev", BENCH_DEFAULTS.pushEvent)
+  .option("--user-prefix <s>", "users are named <prefix><index>", BENCH_DEFAULTS.userPrefix)
+  .option("--reconnect-storm", "connect: then drop everyone at once (restart the server with --spawn) and time the way back")
+  .option("--mix <weights>", "mixed: weights over users (default: echo=6,push=3,connect=1)", parseMix)
+  .option("--churn <d>", "mixed: how often a connect-role device reconnects", parseDuration, BENCH_DEFAULTS.churnMs)
+  .option("--compare", "run the scenario over ws, then over ajax, and report them side by side")
+  .option("--json <file>", "write the report as JSON (with encoded histograms); - for stdout")
+  .option("--hlog <file>", "write HdrHistogram interval logs (HistogramLogProcessor reads them)")
+  .option("--html <file>", "write a self-contained HTML report with plots")
+  .option("--segment <i/n>", "run the i-th of n equal shares of the users (and of --rate), for runs over several machines", parseSegmentFlag)
+  .option("--start-at <iso>", "with --segment: start connecting at this time, so every share starts at once", parseStartAt)
+  .option("--quiet", "no live progress")
+  .enablePositionalOptions()
+  .addHelpText("after", () => `\n${BENCH_HELP}`)
+  .action(async (url: string | undefined, flags: BenchFlags) => {
+    if ((url === undefined) === (flags.spawn !== true)) {
+      bench.error(url === undefined ? "error: give the target URL, or --spawn to start the reference server" : "error: --spawn starts its own server: give no URL with it");
+    }
+    const target = url ?? "http://127.0.0.1/chsk";
+    const { runBenchCommand } = await import("./bench.js");
+    const code = await runBenchCommand(
+      {
+        options: {
+          ...BENCH_DEFAULTS,
+          url: target,
+          scenario: flags.scenario,
+          users: flags.users,
+          devices: flags.devices,
+          transport: flags.transport,
+          ajaxShare: flags.ajaxShare,
+          ...(flags.inFlight !== undefined ? { inFlight: flags.inFlight } : {}),
+          ...(flags.rate !== undefined ? { rate: flags.rate } : {}),
+          rampMs: flags.ramp,
+          warmupMs: flags.warmup,
+          durationMs: flags.duration,
+          windowMs: flags.window,
+          timeoutMs: flags.timeout,
+          maxMessages: flags.maxMessages,
+          workers: flags.workers,
+          packer: flags.packer,
+          echoEvent: flags.echoEvent,
+          pushEvent: flags.pushEvent,
+          userPrefix: flags.userPrefix,
+          reconnectStorm: flags.reconnectStorm === true,
+          mix: flags.mix ?? BENCH_DEFAULTS.mix,
+          churnMs: flags.churn,
+          auth: {
+            ...(flags.loginPath !== undefined ? { loginPath: flags.loginPath } : {}),
+            ...(flags.cookie ? { cookies: flags.cookie } : {}),
+            ...(flags.header ? { headers: flags.header } : {}),
+            ...(flags.param ? { params: flags.param } : {}),
+            ...(flags.csrfToken !== undefined ? { csrfToken: flags.csrfToken } : {}),
+            ...(flags.setup !== undefined ? { setupModule: flags.setup } : {}),
+          },
+          ...(flags.segment ? { segment: flags.segment } : {}),
+          ...(flags.startAt !== undefined ? { startAt: flags.startAt } : {}),
+        },
+        spawn: flags.spawn === true,
+        compare: flags.compare === true,
+        outputs: { json: flags.json, hlog: flags.hlog, html: flags.html },
+        quiet: flags.quiet === true,
+      },
+      { ...io, signal: terminationSignal() },
+    );
+    exitAfterFlush(code);
+  });
+
+bench
+  .command("merge")
+  .description("merge the --json reports of several segments (--segment i/n) into one: histograms merged, percentiles recomputed")
+  .argument("<files...>", "the segments' --json files")
+  .option("--json <file>", "write the merged report as JSON; - for stdout")
+  .option("--hlog <file>", "write HdrHistogram interval logs")
+  .option("--html <file>", "write the HTML report")
+  .action(async (files: string[], flags: { json?: string; hlog?: string; html?: string }) => {
+    const { runBenchMerge } = await import("./bench.js");
+    exitAfterFlush(await runBenchMerge(files, flags, io));
   });
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -39,6 +39,10 @@ class TestClock implements Clock {
     this.#timers.push(timer);
     return () => void (timer.live = false);
   }
+  /** Timers armed and not yet fired or cancelled. */
+  get pending(): number {
+    return this.#timers.filter((x) => x.live).length;
+  }
   advance(ms: number): void {
     const end = this.t + ms;
     for (;;) {
@@ -274,6 +278,8 @@ describe("dashboard feed", () => {
     const clock = new TestClock();
     const f = fakeServer();
     const feed = createDashboardFeed({ server: f.server, clock, historyS: 5 });
+    // The feed records only while watched: a first dashboard is open throughout.
+    feed.subscribe(collect().sink);
     for (let s = 0; s < 8; s++) {
       f.emit({ type: "frame:in", transport: "ws", channel: "ws", connId: "ws-1", uid: "a", clientId: "c", data: "x", event: ["demo/echo"], cbId: null, at: clock.now() });
       clock.advance(1000);
@@ -314,7 +320,8 @@ describe("dashboard feed", () => {
     f.clients.push(client("secret-client", "alice@example.com", "ws", clock.now()));
     f.uids.ws.add("alice@example.com");
     f.uids.any.add("alice@example.com");
-    // Some history before the counts dashboard arrives, for its hello.
+    // Some history before the counts dashboard arrives, for its hello (recorded for an admin's open page).
+    feed.subscribe(collect("", "admin").sink);
     f.emit({ type: "conn:open", transport: "ws", connId: "ws-1", uid: "alice@example.com", clientId: "secret-client", at: clock.now() });
     f.emit({ type: "frame:in", transport: "ws", channel: "ws", connId: "ws-1", uid: "alice@example.com", clientId: "secret-client", data: encodeClientEvent(packer, ["demo/echo"], null), event: ["demo/echo"], cbId: null, at: clock.now() });
     clock.advance(1000);
@@ -346,7 +353,85 @@ describe("dashboard feed", () => {
     feed.close();
   });
 
-  it("counts errors and slow-consumer drops since it started", () => {
+  it("taps the server only while a dashboard watches, and lingers lingerMs for a reload", () => {
+    const clock = new TestClock();
+    const f = fakeServer();
+    const feed = createDashboardFeed({ server: f.server, clock, lingerMs: 3000 });
+    const frame = (): ServerTapEvent => ({ type: "frame:in", transport: "ws", channel: "ws", connId: "ws-1", uid: "a", clientId: "c", data: "x", event: ["demo/echo"], cbId: null, at: clock.now() });
+    assert.equal(f.listeners, 0, "unwatched: no tap listener on the server");
+    assert.equal(feed.tapping, false);
+    assert.equal(clock.pending, 0, "unwatched: no timer either");
+
+    const a = collect();
+    const stopA = feed.subscribe(a.sink);
+    assert.equal(f.listeners, 1, "the first dashboard starts the tap");
+    assert.equal(feed.tapping, true);
+    f.emit(frame());
+    clock.advance(1000);
+    assert.equal((a.last("tick") as TickMessage).rate.in, 1);
+    const b = collect();
+    const stopB = feed.subscribe(b.sink);
+    assert.equal(f.listeners, 1, "one tap for every dashboard");
+    stopA();
+    stopB();
+    assert.equal(f.listeners, 1, "still tapping for lingerMs after the last one left");
+    clock.advance(2000);
+    const reload = collect();
+    const stopReload = feed.subscribe(reload.sink);
+    assert.deepEqual(reload.last("hello")?.history.map((p) => p.in), [1, 0, 0], "a page back within lingerMs keeps the chart");
+    stopReload();
+    clock.advance(3000);
+    assert.equal(f.listeners, 0, "lingerMs after the last dashboard left: untapped");
+    assert.equal(feed.tapping, false);
+    assert.equal(clock.pending, 0, "and no timer left");
+    const ticks = reload.all("tick").length;
+    f.emit(frame());
+    clock.advance(5000);
+    assert.equal(reload.all("tick").length, ticks, "nothing is sent once unsubscribed");
+
+    const later = collect();
+    feed.subscribe(later.sink);
+    assert.equal(f.listeners, 1);
+    assert.deepEqual(later.last("hello")?.history, [], "a new recording: the unwatched gap is not charted");
+    assert.deepEqual(later.last("hello")?.frames, []);
+    feed.close();
+    assert.equal(f.listeners, 0);
+    assert.equal(clock.pending, 0);
+  });
+
+  it("with lingerMs 0, the last dashboard leaving unhooks at once; close() too", () => {
+    const clock = new TestClock();
+    const f = fakeServer();
+    const feed = createDashboardFeed({ server: f.server, clock, lingerMs: 0 });
+    const stop = feed.subscribe(collect().sink);
+    assert.equal(f.listeners, 1);
+    stop();
+    stop();
+    assert.equal(f.listeners, 0);
+    assert.equal(clock.pending, 0);
+    feed.subscribe(collect().sink);
+    feed.close();
+    assert.equal(f.listeners, 0);
+    assert.equal(clock.pending, 0);
+    feed.subscribe(collect().sink);
+    assert.equal(f.listeners, 0, "a closed feed never taps again");
+  });
+
+  it("takes the app's error totals when it gives them (counted while nobody watched)", () => {
+    const clock = new TestClock();
+    const f = fakeServer();
+    const app = { errors: 5, slowConsumers: 2 };
+    const feed = createDashboardFeed({ server: f.server, clock, totals: () => ({ ...app }) });
+    const c = collect();
+    feed.subscribe(c.sink);
+    assert.deepEqual(c.last("hello")?.totals, { errors: 5, slowConsumers: 2 });
+    app.errors = 6;
+    clock.advance(1000);
+    assert.deepEqual((c.last("tick") as TickMessage).totals, { errors: 6, slowConsumers: 2 });
+    feed.close();
+  });
+
+  it("counts errors and slow-consumer drops while it taps", () => {
     const clock = new TestClock();
     const f = fakeServer();
     const feed = createDashboardFeed({ server: f.server, clock });

@@ -30,8 +30,10 @@ export interface SessionOptions {
    * origin (`ws(s)://` is read as `http(s)://`).
    */
   url: string;
-  /** Log in as this uid first (`POST <origin>/login`). @default no login */
+  /** Log in as this uid first (`POST <origin><loginPath>`). @default no login */
   login?: string | undefined;
+  /** Where `login` posts to, on the server's origin. @default "/login" */
+  loginPath?: string | undefined;
   /**
    * A token the caller has: no `/csrf` probe is made. With `login` it goes
    * with the login request, and the token the login answers with (if any)
@@ -149,7 +151,7 @@ function loginRefused(a: Answer, url: string): ChskError {
   return new ChskError("CHSK_ERR_LOGIN_REFUSED", `login refused: HTTP ${a.status}${short}`, { status: a.status, detail });
 }
 
-async function login(run: Run, uid: string, given: string | undefined): Promise<{ csrfToken: string | null; uid?: unknown }> {
+async function login(run: Run, uid: string, given: string | undefined, path: string): Promise<{ csrfToken: string | null; uid?: unknown }> {
   const form = (token?: string) => {
     const p = new URLSearchParams({ uid, "user-id": uid });
     if (token !== undefined) {
@@ -160,7 +162,7 @@ async function login(run: Run, uid: string, given: string | undefined): Promise<
   };
   const formHeaders = { "content-type": "application/x-www-form-urlencoded;charset=UTF-8" };
   let scraped = given;
-  let a = await request(run, "POST", "/login", {
+  let a = await request(run, "POST", path, {
     headers: scraped === undefined ? formHeaders : { ...formHeaders, "x-csrf-token": scraped },
     body: form(scraped),
   });
@@ -169,10 +171,10 @@ async function login(run: Run, uid: string, given: string | undefined): Promise<
     const page = await request(run, "GET", "/");
     scraped = ok(page.status) ? scrapeCsrfToken(page.body) : undefined;
     if (scraped !== undefined) {
-      a = await request(run, "POST", "/login", { headers: { ...formHeaders, "x-csrf-token": scraped }, body: form(scraped) });
+      a = await request(run, "POST", path, { headers: { ...formHeaders, "x-csrf-token": scraped }, body: form(scraped) });
     }
   }
-  if (!ok(a.status)) throw loginRefused(a, new URL("/login", run.origin).href);
+  if (!ok(a.status)) throw loginRefused(a, new URL(path, run.origin).href);
   const json = a.json as Record<string, unknown> | undefined;
   return { csrfToken: tokenIn(json) ?? scraped ?? null, ...(json && "uid" in json ? { uid: json["uid"] } : {}) };
 }
@@ -224,6 +226,9 @@ export async function bootstrapSession(options: SessionOptions): Promise<Session
   if (options.login !== undefined && (typeof options.login !== "string" || options.login.trim() === "")) {
     throw new TypeError("chsk session: login must be a non-blank uid");
   }
+  if (options.loginPath !== undefined && !(typeof options.loginPath === "string" && options.loginPath.startsWith("/"))) {
+    throw new TypeError("chsk session: loginPath must be a path starting with /");
+  }
   const timeoutMs = options.timeoutMs ?? SESSION_DEFAULTS.timeoutMs;
   if (!(typeof timeoutMs === "number" && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
     throw new RangeError(`chsk session: timeoutMs must be a positive number, not ${String(timeoutMs)}`);
@@ -243,7 +248,7 @@ export async function bootstrapSession(options: SessionOptions): Promise<Session
   let csrfToken: string | null;
   let uid: { uid?: unknown } = {};
   if (options.login !== undefined) {
-    const r = await login(run, options.login, options.csrfToken);
+    const r = await login(run, options.login, options.csrfToken, options.loginPath ?? "/login");
     csrfToken = r.csrfToken;
     if ("uid" in r) uid = { uid: r.uid };
   } else if (options.csrfToken !== undefined) csrfToken = options.csrfToken;

@@ -53,7 +53,16 @@ export type ChskErrorCode =
   /** The inspector's proxy cannot listen on its `--listen` address (in use, not local, no permission). */
   | "CHSK_ERR_LISTEN"
   /** `--packer-module` could not be loaded, or exports no packer. */
-  | "CHSK_ERR_PACKER_MODULE";
+  | "CHSK_ERR_PACKER_MODULE"
+  // `chsk bench`
+  /** Bench options that cannot make a run (bad numbers, models that exclude each other). */
+  | "CHSK_ERR_BENCH_OPTIONS"
+  /** The bench target refused the run's first users, or could not be reached or spawned: nothing was measured. */
+  | "CHSK_ERR_BENCH_TARGET"
+  /** `--setup MODULE` cannot be loaded, exports no function, or threw for a user. */
+  | "CHSK_ERR_BENCH_SETUP"
+  /** `chsk bench merge`: a file is not a chsk-bench/1 report, or the files are not the segments of one run. */
+  | "CHSK_ERR_BENCH_MERGE";
 
 export interface ChskErrorOptions {
   /** WebSocket close code to use when this error ends a connection. */

@@ -1,5 +1,6 @@
 /**
- * The one place the TUI loads ink from.
+ * The one place chsk loads ink from (the inspector's TUI and `chsk bench`'s
+ * live progress).
  *
  * ink decides once, when it is first evaluated, whether it runs "in CI"
  * (a `CI` or `CONTINUOUS_INTEGRATION` variable) and, if so, draws nothing
@@ -18,5 +19,14 @@ try {
   for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
 }
 
-export const { Box, Text, render, useApp, useInput, useStdin, useStdout } = ink;
-export type { Key, RenderOptions } from "ink";
+type Ink = typeof import("ink");
+// Annotated one by one: declaration emit cannot name some of ink's inferred types.
+export const Box: Ink["Box"] = ink.Box;
+export const Static: Ink["Static"] = ink.Static;
+export const Text: Ink["Text"] = ink.Text;
+export const render: Ink["render"] = ink.render;
+export const useApp: Ink["useApp"] = ink.useApp;
+export const useInput: Ink["useInput"] = ink.useInput;
+export const useStdin: Ink["useStdin"] = ink.useStdin;
+export const useStdout: Ink["useStdout"] = ink.useStdout;
+export type { Instance, Key, RenderOptions } from "ink";

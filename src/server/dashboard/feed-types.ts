@@ -145,7 +145,11 @@ export interface ServerStats {
   pid?: number;
 }
 
-/** Counts since the feed started. */
+/**
+ * Error counts: the server's own since it started when the app gives them
+ * (`DashboardFeedOptions.totals`; `chsk serve` does), else those the feed
+ * saw while it tapped the server (while dashboards watched).
+ */
 export interface FeedTotals {
   /** Errors the server reported on its tap (bad frames, refused requests, …). */
   errors: number;

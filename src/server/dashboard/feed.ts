@@ -1,5 +1,14 @@
 /**
- * The dashboard's data: one tap on the chsk server, aggregated.
+ * The dashboard's data: one tap on the chsk server, aggregated, while
+ * someone watches.
+ *
+ * The feed taps the server only while a dashboard is subscribed (and for
+ * `lingerMs` after the last one leaves, so a page reload keeps its chart).
+ * Unwatched, it has no tap listener and no timer: the server pays nothing
+ * for it (a tap listener, any, makes the server build an event per frame).
+ * Recording starts afresh each time it starts: the chart, the latency window
+ * and the recent frames cover the time dashboards watched, and the totals
+ * count while they watched unless `totals` reads them from the app.
  *
  * Nothing here is proportional to traffic except counters. Per frame the tap
  * bumps a few numbers and offers the frame to a reservoir of
@@ -69,12 +78,25 @@ export interface DashboardFeedOptions {
   memory?: () => { rss: number; heapUsed: number };
   /** @default Math.random */
   random?: () => number;
+  /**
+   * How long the feed keeps tapping after its last subscriber left, so a
+   * reloaded page finds its history. @default 5000
+   */
+  lingerMs?: number;
+  /**
+   * The server's error totals since it started, when the app counts them
+   * itself (`chsk serve` does, for `/api/stats`). Without it the feed
+   * counts the errors it sees while tapping.
+   */
+  totals?: () => FeedTotals;
 }
 
 export interface DashboardFeed {
-  /** Sends `hello` and `users` right away, then every broadcast. */
+  /** Sends `hello` and `users` right away, then every broadcast. The first subscriber starts the tap. */
   subscribe(sink: FeedSink): Unsubscribe;
   readonly subscribers: number;
+  /** True while the feed has its tap on the server (subscribers, or `lingerMs` after the last). */
+  readonly tapping: boolean;
   /** The users view for a filter (the JSON API and tests use it). */
   users(filter?: string, access?: DashboardAccessLevel): UsersMessage;
   close(): void;
@@ -84,6 +106,13 @@ const byteLength = (data: string | Uint8Array): number =>
   typeof data === "string" ? Buffer.byteLength(data) : data.byteLength;
 
 const uidKey = (uid: unknown): string | null => (uid === null || uid === undefined ? null : String(uid));
+
+interface Recording {
+  history: Ring<RatePoint>;
+  recentFrames: Ring<FrameSample>;
+  recentLifecycle: Ring<LifecycleEntry>;
+  latency: LatencyWindow;
+}
 
 /** A ring buffer that keeps the last `limit` items. */
 class Ring<T> {
@@ -109,13 +138,13 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
   const maxUsers = options.maxUsers ?? 100;
   const maxClientsPerUser = options.maxClientsPerUser ?? 10;
   const usersDebounceMs = options.usersDebounceMs ?? 150;
+  const lingerMs = options.lingerMs ?? 5_000;
+  const latencyWindowS = options.latencyWindowS ?? 60;
   const startedAt = clock.now();
 
   const sinks = new Set<FeedSink>();
-  const history = new Ring<RatePoint>(historyS);
-  const recentFrames = new Ring<FrameSample>(logSize);
-  const recentLifecycle = new Ring<LifecycleEntry>(logSize);
-  const latency = new LatencyWindow(options.latencyWindowS ?? 60);
+  /** What one stretch of tapping keeps: made by `startTap`, let go by `stopTap` (nothing held unwatched). */
+  let rec: Recording | undefined;
 
   // Counters for the current second.
   let second = Math.floor(startedAt / 1000);
@@ -135,8 +164,12 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
   let lastOut: KeptFrame | undefined;
 
   let closed = false;
+  let untap: Unsubscribe | undefined;
   let tickTimer: Cancel | undefined;
   let usersTimer: Cancel | undefined;
+  let lingerTimer: Cancel | undefined;
+
+  const currentTotals = (): FeedTotals => (options.totals === undefined ? { ...totals } : options.totals());
 
   function offer(frame: KeptFrame): void {
     seen++;
@@ -184,7 +217,7 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
       }
       case "reply":
         replies++;
-        latency.record(ev.latencyMs);
+        rec?.latency.record(ev.latencyMs);
         if (lastOut !== undefined && lastOut.clientId === ev.clientId && lastOut.at === ev.at) {
           lastOut.replyTo = ev.eventId;
           lastOut.latencyMs = ev.latencyMs;
@@ -296,6 +329,8 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
   }
 
   function tick(): void {
+    if (rec === undefined) return;
+    const { history, latency, recentFrames, recentLifecycle } = rec;
     const now = clock.now();
     const point: RatePoint = { t: second, in: framesIn, out: framesOut };
     history.push(point);
@@ -320,7 +355,7 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
         framesSeen,
         latency: latency.summary(),
         stats: stats(),
-        totals: { ...totals },
+        totals: currentTotals(),
         lifecycle: msgLifecycle,
         lifecycleDropped: dropped,
       };
@@ -332,43 +367,85 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
   }
 
   function armTick(): void {
-    if (closed) return;
+    if (closed || untap === undefined) return;
     // Align ticks to whole seconds so chart points are one second apart.
     tickTimer = clock.setTimer(1000 - (clock.now() % 1000), tick);
   }
 
-  const untap = server.tap(onTap);
-  armTick();
+  /** A new recording: nothing from an earlier one (there is a gap between them). */
+  function startTap(): void {
+    rec = {
+      history: new Ring<RatePoint>(historyS),
+      recentFrames: new Ring<FrameSample>(logSize),
+      recentLifecycle: new Ring<LifecycleEntry>(logSize),
+      latency: new LatencyWindow(latencyWindowS),
+    };
+    second = Math.floor(clock.now() / 1000);
+    framesIn = framesOut = bytesIn = bytesOut = replies = errors = seen = lifecycleDropped = 0;
+    reservoir = [];
+    lifecycle = [];
+    lastOut = undefined;
+    untap = server.tap(onTap);
+    armTick();
+  }
+
+  function stopTap(): void {
+    lingerTimer?.();
+    lingerTimer = undefined;
+    untap?.();
+    untap = undefined;
+    tickTimer?.();
+    tickTimer = undefined;
+    usersTimer?.();
+    usersTimer = undefined;
+    rec = undefined;
+    reservoir = [];
+    lifecycle = [];
+    lastOut = undefined;
+  }
+
+  function unsubscribe(sink: FeedSink): void {
+    if (!sinks.delete(sink) || sinks.size > 0 || untap === undefined) return;
+    if (lingerMs <= 0) stopTap();
+    else lingerTimer = clock.setTimer(lingerMs, stopTap);
+  }
 
   return {
     subscribe(sink) {
+      lingerTimer?.();
+      lingerTimer = undefined;
+      if (!closed && untap === undefined) startTap();
       sinks.add(sink);
       const identities = sink.access !== "counts";
+      // No recording only once closed.
+      const frames = rec?.recentFrames.toArray() ?? [];
+      const lifecycle = rec?.recentLifecycle.toArray() ?? [];
       const hello: HelloMessage = {
         access: sink.access,
         sampleLimit,
         historyS,
-        history: history.toArray(),
-        frames: identities ? recentFrames.toArray() : recentFrames.toArray().map(redactFrame),
-        lifecycle: identities ? recentLifecycle.toArray() : recentLifecycle.toArray().map(redactLifecycle),
+        history: rec?.history.toArray() ?? [],
+        frames: identities ? frames : frames.map(redactFrame),
+        lifecycle: identities ? lifecycle : lifecycle.map(redactLifecycle),
         stats: identities ? stats() : redactStats(stats()),
-        totals: { ...totals },
+        totals: currentTotals(),
       };
       if (sink.access === "admin" && options.actionToken !== undefined) hello.actionToken = options.actionToken;
       sink.send("hello", hello);
       sink.send("users", users(sink.filter, sink.access));
-      return () => void sinks.delete(sink);
+      return () => unsubscribe(sink);
     },
     get subscribers() {
       return sinks.size;
+    },
+    get tapping() {
+      return untap !== undefined;
     },
     users,
     close() {
       if (closed) return;
       closed = true;
-      untap();
-      tickTimer?.();
-      usersTimer?.();
+      stopTap();
       sinks.clear();
     },
   };

@@ -22,6 +22,10 @@
  * // Express: app.use(dashboard.middleware)
  * // Fastify: fastify.addHook("onRequest", (req, reply, done) => { if (dashboard.handleRequest(req.raw, reply.raw)) reply.hijack(); else done(); });
  *
+ * Nobody watching, the dashboard costs the server nothing: its feed taps
+ * `chsk` only while a page's feed (`GET /events`) is open, and for
+ * `feed.lingerMs` after the last one closed (a reload keeps the chart).
+ *
  * `chsk.close()` closes the dashboards mounted on it too (their feeds end),
  * so `await chsk.close()` then closing the HTTP server does not wait for an
  * open dashboard tab.
@@ -83,7 +87,7 @@ export interface DashboardOptions {
   maxDashboards?: number;
   /** Where the browser files come from. @default the installed package's `dist/web` (its TypeScript sources under tsx) */
   assets?: LoadAssetsOptions;
-  /** Feed tuning (sample size, caps, clock); see `DashboardFeedOptions`. @default {} */
+  /** Feed tuning (sample size, caps, clock, `lingerMs`, the app's error `totals`); see `DashboardFeedOptions`. @default {} */
   feed?: Omit<DashboardFeedOptions, "server" | "actionToken">;
   /** Admin actions and missing browser files are logged here. @default silent */
   log?: DashboardLogger;

@@ -19,7 +19,7 @@ import { type PackerName, packerByName } from "../../core/packers/index.js";
 import type { Packer } from "../../core/packers/types.js";
 import type { ChskEvent } from "../../core/protocol/events.js";
 import { createServer } from "../index.js";
-import type { ChskServer, ServerOptions, Uid } from "../types.js";
+import type { ChskServer, ServerOptions, ServerTapEvent, Uid } from "../types.js";
 import { BodyTooLarge, parseCookies, parseFields, readBody, sendJson, sendText } from "./http.js";
 import { type Logger, silentLogger } from "./logger.js";
 import { demoHandler } from "./router.js";
@@ -38,6 +38,8 @@ export interface WebContext {
   /** The session a request's cookie points at, if any. */
   sessionOf(req: IncomingMessage): Session | undefined;
   stats(): StatsSnapshot;
+  /** The errors and slow-consumer drops counted since the server started (as `/api/stats` counts them); cheap. */
+  errorTotals(): { errors: number; slowConsumers: number };
   /** Push through the app (counted in `/api/stats` `events.out`). */
   push(uid: Uid, event: ChskEvent): void;
   broadcast(event: ChskEvent): void;
@@ -233,8 +235,9 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   const visibility = createVisibility({ host, token: options.dashboardToken, public: options.publicDashboard, allowedHosts: options.allowedHosts });
   const dashboardAdmin = options.dashboardAdmin ?? false;
 
-  const sessionById = (cookies: Record<string, string>) => sessions.get(cookies[SESSION_COOKIE]);
-  const sessionOf = (req: IncomingMessage) => sessionById(parseCookies(req.headers.cookie));
+  // From the header, not `req.cookies`: a WebSocket would keep that parse for its whole life.
+  const sessionOfCookies = (header: string | undefined) => sessions.get(parseCookies(header)[SESSION_COOKIE]);
+  const sessionOf = (req: IncomingMessage) => sessionOfCookies(req.headers.cookie);
 
   const chsk = createServer({
     // Hook failures and refusals (at info) land in this log, not on the console.
@@ -242,9 +245,9 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     ...options.serverOptions,
     packer,
     allowedOrigins: options.allowedOrigins ?? "all",
-    userId: (req) => sessionById(req.cookies)?.uid ?? null,
+    userId: (req) => sessionOfCookies(req.headers.cookie)?.uid ?? null,
     // No session → no reference token → 403, as in Sente.
-    csrfToken: csrf ? (req) => sessionById(req.cookies)?.csrfToken ?? null : null,
+    csrfToken: csrf ? (req) => sessionOfCookies(req.headers.cookie)?.csrfToken ?? null : null,
   });
   const stats = new StatsCollector(chsk, { packer: packer.name, csrf, sessions: () => sessions.size });
   let inspector: Inspector | undefined;
@@ -265,7 +268,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   const stopRouter = chsk.startRouter(demoHandler({ push, broadcast }, log), {
     onError: (e, msg) => log.error("router error", { event: msg.id, error: e }),
   });
-  const stopTap = chsk.tap((ev) => {
+  const logTap = (ev: ServerTapEvent) => {
     switch (ev.type) {
       case "conn:open":
       case "conn:close":
@@ -279,7 +282,9 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
         log.warn("chsk error", { code: ev.error.code, error: ev.error.message, uid: ev.uid, client: ev.clientId });
         break;
     }
-  });
+  };
+  // Quiet (the silent logger), nothing to log: no tap.
+  const stopTap = log === silentLogger ? () => {} : chsk.tap(logTap);
 
   // Errors are logged once, by the tap above (each one, with its uid and
   // client); a listener here stops the library's own once-per-code warn.
@@ -291,6 +296,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     sessions,
     sessionOf,
     stats: () => stats.snapshot(),
+    errorTotals: () => ({ errors: stats.errors, slowConsumers: stats.slowConsumers }),
     push,
     broadcast,
     log,

@@ -12,6 +12,7 @@
  * | `assets/demo.js` (+ `.map`)   | `pages/demo.ts` (imports `/chsk-client.js` at run time) |
  * | `assets/dashboard.js` (+ map) | `pages/dashboard.ts` (uPlot bundled in) |
  * | `assets/demo.css`, `assets/dashboard.css` | `pages/*.css` (uPlot's CSS inlined) |
+ * | `assets/bench-report.js`, `assets/bench-report-style.css` | `src/bench/report/pages/*` (uPlot bundled; inlined into each `chsk bench --html` file, so no map) |
  *
  * Nothing is fetched from a CDN: every byte the pages load comes from these
  * files, served by the page's own origin.
@@ -87,7 +88,41 @@ export function webBuildOptions(outdir: string = defaultOutdir): BuildOptions[] 
       // Served by the web UI itself, next to the pages.
       external: ["/favicon.svg"],
     },
+    benchReportBuildOptions(outdir),
   ];
+}
+
+/** The `chsk bench --html` page's script and styles, relative to the output folder. */
+export const BENCH_REPORT_JS = "assets/bench-report.js";
+export const BENCH_REPORT_CSS = "assets/bench-report-style.css";
+
+/**
+ * The bench report page: an IIFE (it is inlined into a `<script>`, no
+ * module loading from a file:// page) without a source map, carrying
+ * uPlot's license itself since the report file travels alone.
+ */
+export function benchReportBuildOptions(outdir: string = defaultOutdir): BuildOptions {
+  const banner = `/*! chsk bench report page. Bundled third-party code and its license:\n\n${licensesText(["uplot"]).replaceAll("*/", "* /")}*/`;
+  const dir = join(srcRoot, "bench", "report", "pages");
+  return {
+    ...common,
+    format: "iife",
+    sourcemap: false,
+    banner: { js: banner, css: banner },
+    entryPoints: {
+      [BENCH_REPORT_JS.replace(/\.js$/, "")]: join(dir, "report-page.ts"),
+      [BENCH_REPORT_CSS.replace(/\.css$/, "")]: join(dir, "report-page.css"),
+    },
+    outdir,
+  };
+}
+
+/** Builds the bench report page in memory (running from sources). */
+export async function buildBenchReportPage(): Promise<{ js: string; css: string }> {
+  const esbuild = await import("esbuild");
+  const result = await esbuild.build({ ...benchReportBuildOptions(defaultOutdir), write: false });
+  const text = (suffix: string) => new TextDecoder().decode(result.outputFiles.find((f) => f.path.endsWith(suffix))?.contents);
+  return { js: text(".js"), css: text(".css") };
 }
 
 /** One built file, keyed by its URL path without the leading slash. */

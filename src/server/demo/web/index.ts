@@ -72,6 +72,8 @@ export function webUi(overrides: Partial<Omit<WebUiOptions, "chsk">> = {}): WebH
       push: ctx.push,
       log: ctx.log,
       ...overrides,
+      // The feed taps the server only while a dashboard watches; the error totals are the app's, since it started.
+      feed: { totals: () => ctx.errorTotals(), ...overrides.feed },
     });
 }
 

@@ -1,1 +1,0 @@
-export { ajaxDriver as driver } from "./chsk-client.js";

@@ -1,1 +1,0 @@
-export { wsDriver as driver } from "./chsk-client.js";

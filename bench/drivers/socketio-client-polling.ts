@@ -1,1 +1,0 @@
-export { pollingDriver as driver } from "./socketio-client.js";
