@@ -5,26 +5,18 @@
  * they are all up and idle. The goal: 10,000 devices within 1.5 GB.
  * Writes bench/results/latest-clients.{json,md}.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runBench } from "../src/bench/engine.js";
+import { spawnChskServe } from "./lib/proc.js";
 import { BENCH_DEFAULTS } from "../src/bench/options.js";
 
 const { values } = parseArgs({ options: { devices: { type: "string", default: "10000" }, transport: { type: "string", default: "ws" } } });
 const devices = Number(values.devices);
 const root = fileURLToPath(new URL("..", import.meta.url));
-const server = spawn(process.execPath, ["--import", "tsx", `${root}src/cli/main.ts`, "serve", "--port", "0", "--quiet"], { stdio: ["ignore", "pipe", "inherit"] });
-const url = await new Promise<string>((resolve, reject) => {
-  let out = "";
-  server.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-    const m = /listening on (\S+)/.exec(out);
-    if (m) resolve(`${m[1]}/chsk`);
-  });
-  server.on("exit", (code) => reject(new Error(`chsk serve exited (${code})`)));
-});
+const server = await spawnChskServe();
+const url = `${server.origin}/chsk`;
 
 const rss0 = process.memoryUsage().rss;
 let rss = 0;
@@ -62,5 +54,5 @@ try {
   writeFileSync(`${root}bench/results/latest-clients.md`, `${md}\n`);
   writeFileSync(`${root}bench/results/latest-clients.json`, `${JSON.stringify(row, null, 2)}\n`);
 } finally {
-  server.kill("SIGTERM");
+  await server.stop();
 }

@@ -6,23 +6,15 @@
  * device, latency from the actual send). The open model's p99 carries the
  * stall; the closed model's hides it. Writes bench/results/latest-stall.{json,md}.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runBench } from "../src/bench/engine.js";
+import { spawnListening } from "./lib/proc.js";
 import { BENCH_DEFAULTS, type BenchOptions } from "../src/bench/options.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const server = spawn(process.execPath, ["--import", "tsx", `${root}fixtures/stalled-server.ts`], { stdio: ["ignore", "pipe", "inherit"] });
-const url = await new Promise<string>((resolve, reject) => {
-  let out = "";
-  server.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-    const m = /listening on (\S+)/.exec(out);
-    if (m) resolve(`${m[1]}/chsk`);
-  });
-  server.on("exit", (code) => reject(new Error(`stalled server exited (${code})`)));
-});
+const server = await spawnListening("stalled server", `${root}fixtures/stalled-server.ts`);
+const url = `${server.origin}/chsk`;
 
 const base: BenchOptions = { ...BENCH_DEFAULTS, url, scenario: "echo", users: 10, devices: 1, warmupMs: 1_000, durationMs: 5_000 };
 const rows: { model: string; load: string; throughput: number; p50: number; p99: number; max: number }[] = [];
@@ -37,7 +29,7 @@ try {
     rows.push({ model, load: model === "open" ? "1,000 req/s over 10 devices" : "10 devices × 1 in flight", throughput: r.throughput, p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max });
   }
 } finally {
-  server.kill("SIGTERM");
+  await server.stop();
 }
 
 const md = [

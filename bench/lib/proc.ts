@@ -145,6 +145,10 @@ export function spawnChskServe(opts: SpawnOptions = {}): Promise<ServerHandle> {
   });
 }
 
+/** A program that prints the reference server's `chsk serve listening on URL` line (fixtures/stalled-server.ts). */
+export const spawnListening = (name: string, script: string, opts: SpawnOptions = {}): Promise<ServerHandle> =>
+  spawnProgram(name, [script, ...(opts.args ?? [])], (line) => /^chsk serve listening on (\S+)/.exec(line)?.[1]?.replace(/\/$/, ""), opts);
+
 /** Spawns `node --expose-gc [nodeArgs] --import tsx ...argv` and waits for the line `listening` turns into its origin. */
 async function spawnProgram(name: string, argv: string[], listening: (line: string) => string | undefined, opts: SpawnOptions): Promise<ServerHandle> {
   killAllOnExit();
