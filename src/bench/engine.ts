@@ -13,6 +13,7 @@ import { ChskError } from "../core/index.js";
 import { decodeHist, encodeHist, initHistograms, latencyMs, latencyMsOfEncoded, mergeEncoded, mergeToEncoded } from "./histogram.js";
 import type { FromWorker, Role, ToWorker, WorkerConfig, WorkerResult, WorkerTick, WorkerUser } from "./messages.js";
 import { type BenchOptions, checkBenchOptions, segmentUsers, splitEvenly } from "./options.js";
+import { pushStats } from "./push-stats.js";
 import type { ProgressSnapshot } from "./progress/types.js";
 import type { BenchParams, BenchReport, DeviceTransport, IntervalStats, MachineInfo, RunResult, TransportChoice } from "./types.js";
 
@@ -422,26 +423,8 @@ function buildRun(
   if (isConnect) addCounts(errorCodes, failures);
 
   const pushParts = results.map((r) => r.push).filter((p) => p !== undefined);
-  let push: RunResult["push"];
-  if (pushParts.length > 0) {
-    const skew = mergeToEncoded(pushParts.map((p) => p.skew));
-    const expected = sumBy(pushParts, (p) => p.expected);
-    const pushes = sumBy(pushParts, (p) => p.pushes);
-    const inWindow = sumBy(pushParts, (p) => p.deliveredInWindow);
-    push = {
-      pushes,
-      expected,
-      delivered: sumBy(pushParts, (p) => p.delivered),
-      deliveredInWindow: inWindow,
-      windowMs: o.windowMs,
-      completeness: expected === 0 ? 0 : inWindow / expected,
-      completePushes: pushes === 0 ? 0 : sumBy(pushParts, (p) => p.completePushes) / pushes,
-      skewMs: latencyMsOfEncoded(skew),
-      lost: sumBy(pushParts, (p) => p.lost),
-      duplicates: sumBy(pushParts, (p) => p.duplicates),
-      reorders: sumBy(pushParts, (p) => p.reorders),
-    };
-  }
+  const skew = pushParts.length > 0 ? mergeToEncoded(pushParts.map((p) => p.skew)) : undefined;
+  const push = skew !== undefined ? pushStats(pushParts, skew, o.windowMs) : undefined;
   const reconnectParts = c.map((r) => r.reconnect).filter((r) => r !== undefined);
   let reconnect: NonNullable<RunResult["connect"]>["reconnect"];
   if (reconnectParts.length > 0) {
@@ -524,7 +507,7 @@ function buildRun(
     ...(push ? { push } : {}),
     ...(isConnect || o.scenario === "mixed" ? { connect } : {}),
     byTransport,
-    histograms: { latency, ...(push ? { skew: mergeToEncoded(pushParts.map((p) => p.skew)) } : {}), handshake },
+    histograms: { latency, ...(skew !== undefined ? { skew } : {}), handshake },
     intervals,
     windowStart,
     windowEnd,

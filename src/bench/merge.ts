@@ -11,7 +11,8 @@ import { readFile } from "node:fs/promises";
 import * as hdr from "hdr-histogram-js";
 import { ChskError } from "../core/protocol/errors.js";
 import { decodeHist, latencyMs, latencyMsOfEncoded, mergeEncoded, encodeHist, mergeToEncoded } from "./histogram.js";
-import type { BenchParams, BenchReport, ConnectStats, GeneratorCpu, IntervalStats, LatencyMs, PushStats, RunResult } from "./types.js";
+import { pushCountsOf, pushStats } from "./push-stats.js";
+import type { BenchParams, BenchReport, ConnectStats, GeneratorCpu, IntervalStats, LatencyMs, RunResult } from "./types.js";
 
 const FORMAT = "chsk-bench/1";
 
@@ -151,26 +152,6 @@ function mergeGenerator(parts: readonly GeneratorCpu[], segments: readonly numbe
   };
 }
 
-function mergePush(parts: readonly PushStats[], skew: string): PushStats {
-  const pushes = sum(parts, (p) => p.pushes);
-  const expected = sum(parts, (p) => p.expected);
-  const inWindow = sum(parts, (p) => p.deliveredInWindow);
-  return {
-    pushes,
-    expected,
-    delivered: sum(parts, (p) => p.delivered),
-    deliveredInWindow: inWindow,
-    windowMs: parts[0]!.windowMs,
-    completeness: expected === 0 ? 0 : inWindow / expected,
-    // `completePushes` is a share: weigh it back into a count first.
-    completePushes: pushes === 0 ? 0 : sum(parts, (p) => Math.round(p.completePushes * p.pushes)) / pushes,
-    skewMs: latencyMsOfEncoded(skew),
-    lost: sum(parts, (p) => p.lost),
-    duplicates: sum(parts, (p) => p.duplicates),
-    reorders: sum(parts, (p) => p.reorders),
-  };
-}
-
 function mergeConnect(parts: readonly ConnectStats[], handshake: string | undefined): ConnectStats {
   const out: ConnectStats = {
     attempts: sum(parts, (c) => c.attempts),
@@ -269,7 +250,8 @@ function mergeRun(parts: readonly RunResult[], segments: readonly number[]): Run
   const httpRequests = sum(parts, (r) => r.wire.httpRequests);
   const pushParts = parts.flatMap((r) => (r.push ? [r.push] : []));
   const connectParts = parts.flatMap((r) => (r.connect ? [r.connect] : []));
-  const push = pushParts.length > 0 ? mergePush(pushParts, skew ?? mergeToEncoded([])) : undefined;
+  // The engine's formula over the segments' counts, so shares come out as if one machine had run every user.
+  const push = pushParts.length > 0 ? pushStats(pushParts.map(pushCountsOf), skew ?? mergeToEncoded([]), pushParts[0]!.windowMs) : undefined;
   const connect = connectParts.length > 0 ? mergeConnect(connectParts, handshake) : undefined;
 
   return {

@@ -1,5 +1,6 @@
 /** Typed messages between `chsk bench`'s main thread and its load workers. */
 import type { BenchOptions } from "./options.js";
+import type { PushCounts } from "./push-stats.js";
 import type { DeviceTransport, IntervalStats } from "./types.js";
 
 export type Role = "echo" | "push" | "connect";
@@ -60,17 +61,8 @@ export interface WorkerResult {
   bytesSent: number;
   bytesReceived: number;
   httpRequests: number;
-  push?: {
-    pushes: number;
-    expected: number;
-    delivered: number;
-    deliveredInWindow: number;
-    completePushes: number;
-    lost: number;
-    duplicates: number;
-    reorders: number;
-    skew: string;
-  };
+  /** Push counts and the encoded skew histogram (µs); push-stats.ts turns the workers' into the report's figures. */
+  push?: PushCounts & { skew: string };
   connect?: {
     attempts: number;
     connected: number;

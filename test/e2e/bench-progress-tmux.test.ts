@@ -11,13 +11,21 @@
  * frame stays on the screen with the notice above it, what the program
  * prints next comes below it, and the cursor is shown. Under `NO_COLOR`,
  * and on a pipe, it is one plain line per update with no escape at all.
+ *
+ * Then a real `chsk bench --spawn` run (the engine's own snapshots, a mix of
+ * WS and Ajax devices): the live view mid-run, one frame redrawn in place,
+ * and the final table printed below it. Its screenshot goes to
+ * artifacts/screenshots/bench-progress.png; with CHSK_WRITE_DOCS=1 it also
+ * replaces docs/bench-progress.png, the README's picture.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { launchBrowser, SCREENSHOTS } from "../browser/helpers.js";
+import { screenToHtml } from "./ansi-html.js";
 import { ROOT } from "./cli.js";
 import { shQuote, TmuxPane } from "./tmux.js";
 
@@ -144,5 +152,92 @@ describe("chsk bench progress on a pipe", () => {
     for (let i = 0; i < 6; i++) assert.match(ls[i]!, PLAIN, ls[i]);
     assert.match(ls[4]!, / {2}err 3 {2}to 1 {2}! generator saturated \(elu 95%,93%\) {2}- worker 1 busy 95 %$/);
     assert.deepEqual(ls.slice(6), ["NOTICE run 1 of 2 done", "CLOSED", ""]);
+  });
+});
+
+/** The README's run: 100 devices, 30 % of them on Ajax, an open-model load the generator keeps up with on 2 cores. */
+const REAL_ARGS = ["bench", "--spawn", "--users", "50", "--devices", "2", "--transport", "mix", "--rate", "4000", "--duration", "12s"];
+const REAL_COLS = 100;
+
+/** The screen as a PNG (dark terminal colours, 2x), without the blank rows below the last line drawn. */
+async function screenshot(coloured: string, path: string): Promise<void> {
+  const rows = coloured.split("\n");
+  while (rows.length > 0 && rows.at(-1)!.replace(/\u001b\[[0-9;]*m/g, "").trim() === "") rows.pop();
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 }, deviceScaleFactor: 2 });
+    await page.setContent(screenToHtml(rows.join("\n"), { cols: REAL_COLS, title: "chsk bench" }));
+    await page.locator("#screen").screenshot({ path });
+    assert.ok(statSync(path).size > 10_000, `${path} has content`);
+  } finally {
+    await browser.close();
+  }
+}
+
+describe("chsk bench --spawn in a real terminal (tmux)", () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "chsk-bench-live-"));
+  });
+  after(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a real run: the engine's live view redrawn in place mid-run, then the final table below it", async () => {
+    const cmd = [process.execPath, "--import", "tsx", "src/cli/main.ts", ...REAL_ARGS].map(shQuote).join(" ");
+    const script = [
+      `cd ${shQuote(ROOT)} || exit 1`,
+      // What a user typed, for the picture; the run bounds itself (--duration, the spawned server stops with it).
+      `printf '%s\\n' ${shQuote(`$ chsk ${REAL_ARGS.join(" ")}`)}`,
+      cmd,
+      "printf 'EXIT=%s\\n' \"$?\"",
+      // Idle past every wait below, so a failed wait shows the screen rather than a vanished pane.
+      "sleep 150",
+      "",
+    ].join("\n");
+    const pane = await TmuxPane.start({ dir, cols: REAL_COLS, rows: 40, script });
+    try {
+      // Given: the measured window under way, every device up, a few seconds of throughput
+      // (the wait covers tsx compiling, spawning chsk serve and logging 50 users in on a busy machine)
+      const mid = /^measure +█+░+ +([\d.]+)s \/ 14\.0s$/m;
+      const screen = await pane.waitScreen(
+        (s) => {
+          const m = mid.exec(s);
+          return m !== null && Number(m[1]) >= 9 && /^devices +100\/100 /m.test(s) && /^msgs\/s +[\d,]+ +\S{8,}/m.test(s) && s;
+        },
+        "the live view 9 s into the run, every device connected",
+        60_000,
+      );
+
+      // Then: one frame of the engine's real figures, in place below what the shell printed
+      const ls = lines(screen);
+      assert.equal(ls[0], `$ chsk ${REAL_ARGS.join(" ")}`);
+      assert.equal(count(screen, "chsk bench · echo · mix"), 1, `one frame, not one per update:\n${screen}`);
+      assert.equal(count(screen, "/ 14.0s"), 1, screen);
+      assert.match(screen, /^latency +p50 [\d.]+ ms {3}p99 [\d.]+ ms {3}max [\d.]+ ms {3}\(last second\)$/m);
+      const totals = /^totals +sent ([\d,]+) {2}recv ([\d,]+) {2}errors \d+ {2}timeouts \d+$/m.exec(screen);
+      assert.ok(totals !== null && Number(totals[2]!.replaceAll(",", "")) > 0, `replies counted:\n${screen}`);
+      assert.match(screen, /^workers +w1 /m);
+      assert.equal(await pane.display("#{alternate_on}"), "0", "no alternate screen");
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      const png = join(SCREENSHOTS, "bench-progress.png");
+      await screenshot(await pane.capture(true), png);
+      if (process.env["CHSK_WRITE_DOCS"] === "1") copyFileSync(png, join(ROOT, "docs", "bench-progress.png"));
+
+      // When: the run ends by itself
+      const end = await pane.waitScreen((s) => /^EXIT=\d+$/m.test(s) && s, "the run's end", 60_000);
+
+      // Then: exit 0, the last frame left in place, the final table below it
+      assert.match(end, /^EXIT=0$/m, end);
+      const el = lines(end);
+      const frame = el.findIndex((l) => l === "chsk bench · echo · mix");
+      const table = el.findIndex((l) => l === "latency (ms) and throughput");
+      assert.ok(frame > 0 && table > frame, `the final table below the last frame:\n${end}`);
+      assert.equal(count(end, "chsk bench · echo · mix"), 1, end);
+      assert.match(end, /^ {2}echo · mix +50×2 /m);
+      assert.match(end, /^ {4}└ ajax devices +30 /m);
+    } finally {
+      await pane.kill();
+    }
   });
 });
