@@ -13,10 +13,13 @@ import { type Entry, Registry } from "./registry.js";
 import type { Request } from "./request.js";
 import { Dispatcher } from "./router.js";
 import { allowOrigin, validCsrfToken } from "./security.js";
-import { Outbox } from "./send-buffer.js";
+import { Outbox, retryWindowMs } from "./send-buffer.js";
+import { ClusterLink, type ClusterHost } from "./cluster/link.js";
+import type { Frame } from "./cluster/types.js";
+import type { PresenceEffect } from "./presence.js";
 import { Sweeper } from "./scheduler.js";
 import { ErrorReporter, Taps } from "./taps.js";
-import type { HttpAnswer, ServerEventMsg, ServerEvents, ServerTapEvent, Transport, Uid } from "./types.js";
+import type { ChskRequest, HttpAnswer, ServerEventMsg, ServerEvents, ServerTapEvent, Transport, Uid } from "./types.js";
 
 type Thenable<T> = PromiseLike<T>;
 type MaybePromise<T> = T | Thenable<T>;
@@ -83,6 +86,24 @@ function checkedUid(u: unknown): Uid {
   throw new TypeError(`userId must return a string (or a number) or null/undefined, got ${Array.isArray(u) ? "an array" : typeof u}`);
 }
 
+/**
+ * The request of a uidport event the cluster decided with no connection
+ * here (a node died, an Ajax client stopped polling elsewhere).
+ */
+const CLUSTER_REQUEST: ChskRequest = Object.freeze({
+  method: "GET",
+  path: "",
+  query: {},
+  headers: {},
+  cookies: {},
+  clientId: "",
+  form: {},
+  remoteAddress: undefined,
+  get raw(): never {
+    throw new TypeError("This uidport event was decided by the cluster, not by a request on this node: it has no raw request");
+  },
+});
+
 export interface Sweepable {
   sweep(now: number): number;
 }
@@ -105,8 +126,13 @@ export class ServerCore {
   readonly lpTimeoutFrame: string | Uint8Array;
   readonly dummyCb200Frame: string | Uint8Array;
   closed = false;
+  readonly startedAt = Date.now();
   /** Transport hooks for registry removals (set by the transports). */
   onRemoved: ((entry: Entry) => void)[] = [];
+  /** The cluster this server is a node of (the `cluster` option), or null. */
+  readonly cluster: ClusterLink | null;
+  /** The Ajax transport's answer to a cluster wake-up: a frame was queued for a client whose poll may be held here. */
+  ajaxWake: (clientId: string) => void = () => {};
   #hookFailureLogged = false;
 
   constructor(opts: ResolvedOptions) {
@@ -132,17 +158,19 @@ export class ServerCore {
     const quantum = Math.min(100, Math.max(1, Math.floor(Math.min(...positive) / 10)));
     this.sweeper = new Sweeper(this.clock, quantum, (now) => this.#sweep(now));
 
+    this.cluster = opts.cluster === null ? null : new ClusterLink(opts.cluster, this.#clusterHost());
     this.registry = new Registry(opts.msAllowReconnectBeforeCloseWs, opts.msAllowReconnectBeforeCloseAjax, {
-      uidportOpen: (e) => this.#uidport(Reserved.uidportOpen, e),
-      uidportClose: (e) => this.#uidport(Reserved.uidportClose, e),
+      presence: (fx, e) => this.#presence(fx, e),
       removed: (e) => {
         this.outbox.forget(e);
+        if (this.cluster !== null && e.transport === "ws" && !this.closed) this.cluster.wsClientGone(e.clientId);
         for (const f of this.onRemoved) f(e);
       },
       wake: (at) => this.sweeper.wake(at),
     });
 
     this.outbox = new Outbox({
+      cluster: this.cluster,
       packer: this.packer,
       clock: this.clock,
       registry: this.registry,
@@ -208,15 +236,100 @@ export class ServerCore {
     this.dispatcher.dispatch(msg);
   }
 
-  #uidport(id: typeof Reserved.uidportOpen | typeof Reserved.uidportClose, e: Entry): void {
-    if (this.closed) return;
-    const uid = e.uid;
-    if (this.taps.on) {
-      this.taps.emit({ type: id === Reserved.uidportOpen ? "uidport:open" : "uidport:close", uid, at: this.clock.now() });
+  /**
+   * Carries out presence effects (see `presence.ts`). Alone, this server
+   * decides uidport events; clustered, its WS changes go to the cluster,
+   * which decides for every node (Ajax presence follows the polls there),
+   * and the local decision only stands in while the cluster is unreachable.
+   */
+  #presence(effects: readonly PresenceEffect[], e: Entry): void {
+    const cluster = this.cluster;
+    if (cluster === null) {
+      for (const fx of effects) {
+        if (fx.type === "uidport-open") this.uidport(true, fx.uid, e);
+        else if (fx.type === "uidport-close" && fx.notified) this.uidport(false, fx.uid, e);
+      }
+      return;
     }
-    this.route({ event: [id, uid], id, data: uid, uid, clientId: e.clientId, transport: e.transport, req: e.req });
-    const type = id === Reserved.uidportOpen ? "uidport:open" : "uidport:close";
+    if (e.transport !== "ws") return;
+    const first = effects[0]!;
+    if (first.type !== "transport-up" && first.type !== "transport-down") return;
+    const up = first.type === "transport-up";
+    const local = effects.some((fx) => fx.type === (up ? "uidport-open" : "uidport-close"));
+    cluster.wsPresence(up, first.uid, e, local);
+  }
+
+  /** Routes `chsk/uidport-open` / `-close` (and the events of the same names); `e` is null when the cluster decided without a local connection. */
+  uidport(open: boolean, uid: Uid, e: Entry | null): void {
+    if (this.closed) return;
+    const id = open ? Reserved.uidportOpen : Reserved.uidportClose;
+    const type = open ? "uidport:open" : "uidport:close";
+    if (this.taps.on) this.taps.emit({ type, uid, at: this.clock.now() });
+    this.route({
+      event: [id, uid],
+      id,
+      data: uid,
+      uid,
+      clientId: e?.clientId ?? "",
+      transport: e?.transport ?? "ws",
+      req: e?.req ?? CLUSTER_REQUEST,
+    });
     if (this.events.has(type)) this.events.emit(type, [uid], (err) => this.hookFailed(err));
+  }
+
+  #clusterHost(): ClusterHost {
+    const o = this.opts;
+    return {
+      now: () => this.clock.now(),
+      setTimer: (ms, fn) => this.clock.setTimer(ms, fn),
+      graceMs: { ws: o.msAllowReconnectBeforeCloseWs, ajax: o.msAllowReconnectBeforeCloseAjax },
+      lpTimeoutMs: o.lpTimeoutMs,
+      frameWindowMs: () => retryWindowMs(),
+      deliverUser: (uid, frame) => this.outbox.deliverUser("ws", uid, frame, this.clock.now()),
+      deliverClient: (clientId, frame) => {
+        const entry = this.registry.byClient.ws.get(clientId);
+        if (entry !== undefined) this.outbox.deliver(entry, frame, this.clock.now());
+      },
+      deliverBroadcast: (frame) => this.outbox.deliverAll("ws", frame, this.clock.now()),
+      wake: (clientId) => {
+        const ws = this.registry.byClient.ws.get(clientId);
+        // A WS client that opened here before a frame was kept for it elsewhere takes it now.
+        if (ws !== undefined && ws.isConnected) this.cluster?.wsClientOpen(clientId);
+        this.ajaxWake(clientId);
+      },
+      drain: (clientId, frames: Frame[]) => {
+        const entry = this.registry.byClient.ws.get(clientId);
+        const now = this.clock.now();
+        for (const f of frames) {
+          if (entry !== undefined) this.outbox.deliver(entry, f, now);
+        }
+      },
+      uidport: (open, uid, e) => this.uidport(open, uid, e),
+      report: (error) => this.errors.report(error),
+      warn: (message, fields) => this.opts.logger.warn(message, fields),
+      snapshot: () => {
+        let ws = 0;
+        let ajax = 0;
+        const wsClients: string[] = [];
+        const heldAjax: { clientId: string; uid: Uid }[] = [];
+        for (const e of this.registry.entries()) {
+          if (!e.isConnected) continue;
+          if (e.transport === "ws") {
+            ws++;
+            wsClients.push(e.clientId);
+          } else {
+            ajax++;
+            heldAjax.push({ clientId: e.clientId, uid: e.uid });
+          }
+        }
+        return {
+          wsUids: [...this.registry.connected.ws],
+          wsClients,
+          heldAjax,
+          report: { users: this.registry.connected.any.size, clients: { ws, ajax }, startedAt: this.startedAt, pid: process.pid },
+        };
+      },
+    };
   }
 
   // -------------------------------------------------------------------------

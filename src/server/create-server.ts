@@ -38,6 +38,7 @@ import type {
   ServerEventMsg,
   ServerEvents,
   ServerOptions,
+  ServerCluster,
   ServerTapEvent,
   Uid,
 } from "./types.js";
@@ -60,6 +61,7 @@ class Server implements ChskServer {
   readonly path: string;
   readonly packer: Packer;
   readonly connectedUids: ConnectedUids;
+  readonly cluster: ServerCluster | null;
   readonly #core: ServerCore;
   readonly #ws: WsTransport;
   readonly #ajax: AjaxTransport;
@@ -76,6 +78,17 @@ class Server implements ChskServer {
     this.path = opts.path;
     this.packer = opts.packer;
     this.connectedUids = core.registry.connected;
+    const link = core.cluster;
+    this.cluster =
+      link === null
+        ? null
+        : Object.freeze({
+            nodeId: link.nodeId,
+            ready: link.ready,
+            stats: () => link.stats(),
+            connectedUids: () => link.connectedUids(),
+            nodes: () => link.nodes(),
+          });
     this.#ws = new WsTransport(core);
     this.#ajax = new AjaxTransport(core);
     const signal = opts.signal;
@@ -289,7 +302,7 @@ class Server implements ChskServer {
     this.#ajax.closeAll();
     core.sweeper.stop();
     core.outbox.stop();
-    this.#closing = this.#ws.closeAll().then(() => {
+    this.#closing = Promise.all([this.#ws.closeAll(), core.cluster?.close()]).then(() => {
       core.registry.clear();
       core.taps.clear();
       // A throwing listener must not stop close() from settling (nor the other listeners).

@@ -31,6 +31,9 @@ export {
   type InspectorHeartbeat,
 } from "./inspect/stream-lines.js";
 export { consoleLogger } from "./console-logger.js";
+export { redisCluster, type RedisClusterOptions } from "./cluster/redis.js";
+export type { ClusterOptions } from "./cluster/option.js";
+export type { ClusterEngine, ClusterNodeInfo, ClusterOption, ClusterStats, NodeReport } from "./cluster/types.js";
 export type { Logger, LogFields } from "../core/logger.js";
 export type { DashboardLogger } from "./dashboard/actions.js";
 export { expressAdapter, type ExpressMiddleware, type ExpressRequestLike } from "./http/express-adapter.js";
@@ -55,6 +58,7 @@ export {
   type ConnectedUids,
   type HttpAnswer,
   type SendOptions,
+  type ServerCluster,
   type ServerEventMsg,
   type ServerEventMsgOf,
   type ServerEvents,

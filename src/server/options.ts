@@ -8,6 +8,7 @@ import type { Logger } from "../core/logger.js";
 import { ednPacker } from "../core/packers/edn.js";
 import type { Packer } from "../core/packers/types.js";
 import { consoleLogger } from "./console-logger.js";
+import type { ClusterOption } from "./cluster/types.js";
 import type { ChskRequest, HttpAnswer, ServerOptions, SKIP_CSRF, Uid } from "./types.js";
 
 type MaybePromise<T> = T | Promise<T>;
@@ -43,6 +44,7 @@ export interface ResolvedOptions {
   logger: Logger;
   clock: Clock;
   signal: AbortSignal | undefined;
+  cluster: ClusterOption | null;
 }
 
 /**
@@ -161,7 +163,13 @@ export function resolveOptions(options: ServerOptions): ResolvedOptions {
     throw new TypeError('The "signal" option must be an AbortSignal');
   }
 
+  const cluster = o.cluster ?? null;
+  if (cluster !== null && (typeof cluster !== "object" || typeof cluster.engine?.start !== "function" || typeof cluster.nodeId !== "string")) {
+    throw new TypeError('The "cluster" option must come from redisCluster() (or another cluster factory)');
+  }
+
   return {
+    cluster,
     path,
     packer,
     userId: fnOrNull("userId", o.userId),

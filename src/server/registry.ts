@@ -14,6 +14,7 @@
  */
 import type { Transport, Uid } from "./types.js";
 import type { Request } from "./request.js";
+import { type PresenceEffect, stepPresence } from "./presence.js";
 
 /** A push frame waiting for its client to come back (Sente's retry loop). */
 export interface PendingFrame {
@@ -70,8 +71,8 @@ export abstract class Entry {
 }
 
 export interface RegistryHooks {
-  uidportOpen(entry: Entry): void;
-  uidportClose(entry: Entry): void;
+  /** Presence decisions caused by `entry` (see `presence.ts`); called only when there are some. */
+  presence(effects: readonly PresenceEffect[], entry: Entry): void;
   /** The entry left the table for good (grace expired, or server closing). */
   removed(entry: Entry): void;
   /** The sweep must run at (about) `at`. */
@@ -155,12 +156,8 @@ export class Registry {
       this.#grace[t].delete(entry);
     }
     entry.activated = true;
-    this.connected[t].add(entry.uid);
-    const any = this.connected.any;
-    if (!any.has(entry.uid)) {
-      any.add(entry.uid);
-      this.hooks.uidportOpen(entry);
-    }
+    const fx = stepPresence(this.connected, { type: "up", transport: t, uid: entry.uid });
+    if (fx.length !== 0) this.hooks.presence(fx, entry);
   }
 
   /** The entry's connection (or poll) ended: start its grace period if it is current. */
@@ -214,12 +211,8 @@ export class Registry {
     } else return;
     if (this.byClient[t].get(entry.clientId) === entry) this.byClient[t].delete(entry.clientId);
     this.hooks.removed(entry);
-    if (!stillConnected) this.connected[t].delete(entry.uid);
-    const any = this.connected.any;
-    if (any.has(entry.uid) && !this.connected.ws.has(entry.uid) && !this.connected.ajax.has(entry.uid)) {
-      any.delete(entry.uid);
-      if (notify) this.hooks.uidportClose(entry);
-    }
+    const fx = stepPresence(this.connected, { type: "down", transport: t, uid: entry.uid, stillOnTransport: stillConnected, notify });
+    if (fx.length !== 0) this.hooks.presence(fx, entry);
   }
 
   *entries(t?: Transport): Generator<Entry> {

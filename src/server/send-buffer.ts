@@ -29,6 +29,7 @@ import type { Packer } from "../core/packers/types.js";
 import { type Delayed, DelayQueue } from "./scheduler.js";
 import type { Entry, Registry } from "./registry.js";
 import type { Transport, Uid } from "./types.js";
+import type { ClusterLink } from "./cluster/link.js";
 
 /** Sente's backoffs between delivery attempts; each gets up to as much jitter again. */
 export const RETRY_BACKOFFS_MS = [90, 180, 360, 720, 720] as const;
@@ -65,6 +66,12 @@ export interface OutboxHost {
   /** An application value the packer can't write (reported, never thrown later). */
   packFailed(error: ChskError, uid?: Uid): void;
   wake(at: number): void;
+  /**
+   * The cluster, if any: every batch also goes to the other nodes, Ajax
+   * batches only through it (a client's polls may land on any node), and
+   * a WS client that can't take a frame has it queued there.
+   */
+  cluster: ClusterLink | null;
 }
 
 export class Outbox {
@@ -86,21 +93,24 @@ export class Outbox {
   send(uid: Uid, event: ChskEvent, flush: boolean): void {
     assertEvent(event);
     const reg = this.host.registry;
-    this.#buffer("ws", Kind.Uid, uid, event, flush, this.#uidBufs.ws, reg.tables.ws.has(uid));
-    this.#buffer("ajax", Kind.Uid, uid, event, flush, this.#uidBufs.ajax, reg.tables.ajax.has(uid));
+    // Clustered, the targets may be on other nodes: every batch goes out.
+    const any = this.host.cluster !== null;
+    this.#buffer("ws", Kind.Uid, uid, event, flush, this.#uidBufs.ws, any || reg.tables.ws.has(uid));
+    this.#buffer("ajax", Kind.Uid, uid, event, flush, this.#uidBufs.ajax, any || reg.tables.ajax.has(uid));
   }
 
   sendToClient(clientId: string, event: ChskEvent, flush: boolean): void {
     assertEvent(event);
     const reg = this.host.registry;
-    this.#buffer("ws", Kind.Client, clientId, event, flush, this.#clientBufs.ws, reg.byClient.ws.has(clientId));
-    this.#buffer("ajax", Kind.Client, clientId, event, flush, this.#clientBufs.ajax, reg.byClient.ajax.has(clientId));
+    const any = this.host.cluster !== null;
+    this.#buffer("ws", Kind.Client, clientId, event, flush, this.#clientBufs.ws, any || reg.byClient.ws.has(clientId));
+    this.#buffer("ajax", Kind.Client, clientId, event, flush, this.#clientBufs.ajax, any || reg.byClient.ajax.has(clientId));
   }
 
   broadcast(event: ChskEvent, flush: boolean): void {
     assertEvent(event);
     for (const t of ["ws", "ajax"] as const) {
-      if (this.host.registry.tables[t].size === 0) continue;
+      if (this.host.cluster === null && this.host.registry.tables[t].size === 0) continue;
       let b = this.#bcast[t];
       if (b === null) {
         b = this.#newBatch(Kind.Broadcast, t, null, event);
@@ -160,6 +170,24 @@ export class Outbox {
 
     const frame = this.#pack(b);
     if (frame === null) return;
+    const cluster = this.host.cluster;
+    if (cluster !== null && t === "ajax") {
+      // Through the cluster's queues, local clients too: whichever node holds the poll takes it.
+      if (b.kind === Kind.Uid) cluster.queueUser(b.key, frame, b.events.length);
+      else if (b.kind === Kind.Client) cluster.queueClient(b.key as string, frame, b.events.length);
+      else cluster.queueBroadcast(frame, b.events.length);
+      return;
+    }
+    this.#deliverBatch(b, frame);
+    if (cluster === null) return;
+    if (b.kind === Kind.Uid) cluster.pushUser(b.key, frame, b.events.length);
+    else if (b.kind === Kind.Client) cluster.pushClient(b.key as string, frame, b.events.length);
+    else cluster.pushBroadcast(frame, b.events.length);
+  }
+
+  /** Delivers a packed batch to this node's clients of its transport. */
+  #deliverBatch(b: Batch, frame: string | Uint8Array): void {
+    const t = b.transport;
     const now = this.host.clock.now();
     const reg = this.host.registry;
     if (b.kind === Kind.Uid) {
@@ -172,16 +200,30 @@ export class Outbox {
     } else if (b.kind === Kind.Client) {
       const e = reg.byClient[t].get(b.key as string);
       if (e !== undefined) this.deliver(e, frame, now, frame);
-    } else {
-      const wire = toWire(frame);
-      const table = reg.tables[t];
-      for (const uid of reg.connected.any) {
-        const g = table.get(uid);
-        if (g === undefined) continue;
-        if (g instanceof Map) for (const e of g.values()) this.deliver(e, frame, now, wire);
-        else this.deliver(g, frame, now, wire);
-      }
+    } else this.deliverAll(t, frame, now);
+  }
+
+  /** A broadcast frame to every connected user's clients on this node. */
+  deliverAll(t: Transport, frame: string | Uint8Array, now: number): void {
+    const reg = this.host.registry;
+    const wire = toWire(frame);
+    const table = reg.tables[t];
+    for (const uid of reg.connected.any) {
+      const g = table.get(uid);
+      if (g === undefined) continue;
+      if (g instanceof Map) for (const e of g.values()) this.deliver(e, frame, now, wire);
+      else this.deliver(g, frame, now, wire);
     }
+  }
+
+  /** A frame for one user's clients of transport `t` on this node (from another node). */
+  deliverUser(t: Transport, uid: Uid, frame: string | Uint8Array, now: number): void {
+    const g = this.host.registry.group(t, uid);
+    if (g === undefined) return;
+    if (g instanceof Map) {
+      const wire = toWire(frame);
+      for (const e of g.values()) this.deliver(e, frame, now, wire);
+    } else this.deliver(g, frame, now, frame);
   }
 
   /** Packs the batch once; an event the packer can't write is dropped and reported, the rest still go. */
@@ -212,6 +254,12 @@ export class Outbox {
   /** Sends `frame` to `entry` now, or keeps it until the client is back (or the retry window ends). */
   deliver(entry: Entry, frame: string | Uint8Array, now: number, wire: string | Uint8Array = frame): void {
     if (entry.pending === null && entry.deliver(frame, now, wire)) return;
+    const cluster = this.host.cluster;
+    if (cluster !== null) {
+      // It may come back on another node: the frame waits in the cluster's queue for it.
+      cluster.keep(entry, frame);
+      return;
+    }
     if (entry.pendingBytes > this.host.maxBufferedBytes) {
       this.host.overflow(entry);
       return;

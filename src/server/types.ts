@@ -19,6 +19,7 @@ import type {
   TypedEvent,
 } from "../core/protocol/event-map.js";
 import type { Packer } from "../core/packers/types.js";
+import type { ClusterNodeInfo, ClusterOption, ClusterStats } from "./cluster/types.js";
 
 /** A user id. `null` is Sente's anonymous `:sente/nil-uid` group. */
 export type Uid = string | null;
@@ -185,6 +186,27 @@ export interface ServerOptions {
   clock?: Clock;
   /** Aborting closes the server. */
   signal?: AbortSignal;
+  /**
+   * Share users, presence and Ajax clients with other server processes
+   * (`redisCluster({ url })`): `send`, `sendToClient` and `broadcast` reach
+   * clients on every node, uidport events fire once for the cluster, and
+   * an Ajax client's polls may land on any node. See the README's
+   * scale-out recipe. @default null (this process alone)
+   */
+  cluster?: ClusterOption | null;
+}
+
+/** A clustered server's view of its cluster (`chsk.cluster`). */
+export interface ServerCluster {
+  readonly nodeId: string;
+  /** Settles once the node has joined (rejects with `CHSK_ERR_CLUSTER` if the store is unreachable). */
+  readonly ready: Promise<void>;
+  /** This node's counters: batches published and received, queued frames, failures, lost events. */
+  stats(): ClusterStats;
+  /** Connected uids over the whole cluster (the `connectedUids` property is this node's). */
+  connectedUids(): Promise<{ ws: Uid[]; ajax: Uid[]; any: Uid[] }>;
+  /** The nodes alive, with what each reported in its last heartbeat. */
+  nodes(): Promise<ClusterNodeInfo[]>;
 }
 
 /**
@@ -399,8 +421,10 @@ export interface ChskServer<E extends EventMap<E> = DefaultEventMap> {
   closeUser(uid: Uid, options?: SendOptions): void;
   /** Close one client's connection(s). */
   closeClient(clientId: string): void;
-  /** Live view of connected users by transport. */
+  /** Live view of connected users by transport (this process's; see `cluster.connectedUids()`). */
   readonly connectedUids: ConnectedUids;
+  /** The cluster this server is a node of, or null (the `cluster` option). */
+  readonly cluster: ServerCluster | null;
   clients(): ClientInfo[];
   on<T extends keyof ServerEvents<E>>(type: T, listener: ServerEvents<E>[T]): Unsubscribe;
   /** Sente's server router; handler errors go to `onError` and never stop it. */

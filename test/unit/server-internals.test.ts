@@ -224,8 +224,12 @@ describe("Registry grace periods", () => {
     const log: string[] = [];
     const wakes: number[] = [];
     const reg = new Registry(2500, 5000, {
-      uidportOpen: (e) => log.push(`open ${e.uid} ${e.clientId}`),
-      uidportClose: (e) => log.push(`close ${e.uid} ${e.clientId}`),
+      presence: (effects, e) => {
+        for (const fx of effects) {
+          if (fx.type === "uidport-open") log.push(`open ${e.uid} ${e.clientId}`);
+          else if (fx.type === "uidport-close" && fx.notified) log.push(`close ${e.uid} ${e.clientId}`);
+        }
+      },
       removed: (e) => log.push(`removed ${e.clientId}`),
       wake: (at) => wakes.push(at),
     });
@@ -291,8 +295,9 @@ describe("Outbox", () => {
     const clock = new TestClock();
     const dropped: string[] = [];
     const overflowed: string[] = [];
-    const reg = new Registry(2500, 5000, { uidportOpen() {}, uidportClose() {}, removed() {}, wake() {} });
+    const reg = new Registry(2500, 5000, { presence() {}, removed() {}, wake() {} });
     const outbox: Outbox = new Outbox({
+      cluster: null,
       packer: ednPacker(),
       clock,
       registry: reg,

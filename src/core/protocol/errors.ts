@@ -41,6 +41,8 @@ export type ChskErrorCode =
   | "CHSK_ERR_BAD_RECORD"
   // Lifecycle
   | "CHSK_ERR_SERVER_CLOSED"
+  /** The cluster store (Redis) is unreachable or refused a step: this node serves its own clients only, and counts what did not cross. */
+  | "CHSK_ERR_CLUSTER"
   // Application code: a router handler threw or rejected (with no onError of its own)
   | "CHSK_ERR_HANDLER"
   // Session bootstrap (login before connecting)

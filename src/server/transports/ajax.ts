@@ -49,6 +49,9 @@ export class AjaxClient extends Entry {
   held = 0;
   /** Why the server dropped it, for the `conn:close` tap. */
   closeReason: string | null = null;
+  /** Clustered: a take from the cluster's queue is in flight; `takeAgain`: a wake-up came meanwhile. */
+  taking = false;
+  takeAgain = false;
 
   constructor(
     readonly host: AjaxTransport,
@@ -126,6 +129,10 @@ export class AjaxTransport {
   constructor(readonly core: ServerCore) {
     this.binary = core.packer.binary;
     core.sweepables.push(this);
+    core.ajaxWake = (clientId) => {
+      const client = core.registry.byClient.ajax.get(clientId) as AjaxClient | undefined;
+      if (client !== undefined && client.current !== null) this.#clusterTake(client, false, false);
+    };
     core.onRemoved.push((e) => {
       if (e.transport === "ajax" && core.taps.on) {
         const reason = (e as AjaxClient).closeReason;
@@ -194,9 +201,38 @@ export class AjaxTransport {
     if (this.core.closed) return this.#refuse(res, "get-", CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED", { clientId: req.clientId, uid: a.uid });
     const uid = a.uid;
     const entry = this.core.registry.get("ajax", uid, req.clientId) as AjaxClient | undefined;
+    const cluster = this.core.cluster;
+    if (entry === undefined && cluster !== null && !req.has("handshake?")) {
+      // Behind a round-robin balancer the client may have handshaken on another node: hold its poll here too.
+      void cluster.ajaxKnownAs(req.clientId, uid).then((known) => this.#pollOrHandshake(known, req, res, uid));
+      return;
+    }
     // Sente: `(or (:handshake? params) (nil? conn-entry))`; any value of the param counts.
     if (entry === undefined || req.has("handshake?")) this.#handshake(req, res, uid);
     else this.#hold(entry, req, res);
+  }
+
+  #pollOrHandshake(known: boolean, req: Request, res: Res, uid: Uid): void {
+    const core = this.core;
+    if (res.destroyed) return;
+    if (core.closed) return this.#refuse(res, "get-", CLOSED_ANSWER, "CHSK_ERR_SERVER_CLOSED", { clientId: req.clientId, uid });
+    let entry = core.registry.get("ajax", uid, req.clientId) as AjaxClient | undefined;
+    if (entry === undefined && known) entry = this.#newClient(uid, req, res, core.clock.now());
+    if (entry === undefined) this.#handshake(req, res, uid);
+    else this.#hold(entry, req, res);
+  }
+
+  /** A client's entry on this node, named after the GET that created it. */
+  #newClient(uid: Uid, req: Request, res: Res, now: number): AjaxClient {
+    const core = this.core;
+    const entry = new AjaxClient(this, uid, req.clientId, req, now);
+    core.registry.put(entry);
+    const taps = core.taps;
+    if (taps.on) {
+      taps.shareId(entry, res, "get-");
+      taps.emit({ type: "conn:open", transport: "ajax", connId: taps.idOf(res, "get-"), uid, clientId: req.clientId, at: now });
+    }
+    return entry;
   }
 
   #handshake(req: Request, res: Res, uid: Uid): void {
@@ -231,21 +267,14 @@ export class AjaxTransport {
     const now = core.clock.now();
     const reg = core.registry;
     let entry = reg.get("ajax", uid, req.clientId) as AjaxClient | undefined;
-    if (entry === undefined) {
-      entry = new AjaxClient(this, uid, req.clientId, req, now);
-      reg.put(entry);
-      const taps = core.taps;
-      if (taps.on) {
-        // The client's connection is named after the GET that created it.
-        taps.shareId(entry, res, "get-");
-        taps.emit({ type: "conn:open", transport: "ajax", connId: taps.idOf(res, "get-"), uid, clientId: req.clientId, at: now });
-      }
-    } else {
+    if (entry === undefined) entry = this.#newClient(uid, req, res, now);
+    else {
       entry.req = req;
       // A client that handshakes again has given up on its held poll.
       if (entry.current !== null) this.answer(entry.current, core.lpTimeoutFrame, now, core.lpTimeoutFrame);
     }
     entry.lastActivity = now;
+    core.cluster?.ajaxHandshake(req.clientId, uid);
     this.#write(res, frame, uid, req.clientId, now, HANDSHAKE);
     // The client re-polls right away; until then it counts as closed (Sente's on-close after send).
     reg.markClosed(entry, now);
@@ -269,10 +298,44 @@ export class AjaxTransport {
     core.sweeper.wake(poll.deadline);
     res[kPoll] = poll;
     res.on("close", onPollClose);
+    if (core.cluster !== null) {
+      // What a lone server would decide, in case the cluster can't.
+      const opens = !core.registry.connected.any.has(entry.uid);
+      core.registry.activate(entry);
+      this.#clusterTake(entry, true, opens);
+      return;
+    }
     core.registry.activate(entry);
     // Pushes that arrived between polls go out now, oldest first.
     const frame = core.outbox.takePending(entry, now);
     if (frame !== null) this.answer(poll, frame, now, frame);
+  }
+
+  /**
+   * Clustered: the client's pushes wait in the cluster's queue, whichever
+   * node they were sent from. A held poll takes the next one (`hold`: the
+   * poll just arrived, which also tells the cluster where the client is).
+   * One take per client at a time; a frame whose poll ended meanwhile goes
+   * back to the front of the queue.
+   */
+  #clusterTake(client: AjaxClient, hold: boolean, opens: boolean): void {
+    const cluster = this.core.cluster!;
+    if (client.taking) {
+      client.takeAgain = true;
+      if (!hold) return;
+    }
+    client.taking = true;
+    client.takeAgain = false;
+    const taken = hold ? cluster.ajaxHold(client, opens) : cluster.ajaxTake(client.clientId);
+    void taken.then((frame) => {
+      client.taking = false;
+      const poll = client.current;
+      if (frame === null) {
+        if (client.takeAgain && poll !== null) this.#clusterTake(client, false, false);
+        return;
+      }
+      if (poll === null || !this.answer(poll, frame, this.core.clock.now(), frame)) cluster.untake(client.clientId, frame);
+    });
   }
 
   /** Answers a held poll (a push batch or the timeout). False if it was already answered. */
@@ -294,7 +357,10 @@ export class AjaxTransport {
     client.held--;
     if (client.current === poll) {
       client.current = null;
-      if (!this.core.closed) this.core.registry.markClosed(client, now);
+      if (!this.core.closed) {
+        this.core.registry.markClosed(client, now);
+        this.core.cluster?.ajaxRelease(client);
+      }
     }
   }
 

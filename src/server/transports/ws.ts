@@ -275,6 +275,8 @@ export class WsTransport {
     if (old !== undefined) core.outbox.adopt(conn, old);
     reg.activate(conn);
     if (conn.pending !== null) core.outbox.drainTo(conn, now);
+    // Frames kept for this client while it reconnected (on any node) come here.
+    if (core.cluster !== null) core.cluster.wsClientOpen(conn.clientId);
   }
 
   // -------------------------------------------------------------------------
