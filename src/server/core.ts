@@ -13,7 +13,8 @@ import { type Entry, Registry } from "./registry.js";
 import type { Request } from "./request.js";
 import { Dispatcher } from "./router.js";
 import { allowOrigin, validCsrfToken } from "./security.js";
-import { Outbox, retryWindowMs } from "./send-buffer.js";
+import { Outbox } from "./outbox.js";
+import { retryWindowMs } from "./pending-frames.js";
 import { ClusterLink, type ClusterHost } from "./cluster/link.js";
 import type { Frame } from "./cluster/types.js";
 import type { PresenceEffect } from "./presence.js";
@@ -104,8 +105,18 @@ const CLUSTER_REQUEST: ChskRequest = Object.freeze({
   },
 });
 
-export interface Sweepable {
+/**
+ * What a transport hands the core (engine.io's `Transport`, Sente's
+ * `IServerChan` adapter): its timeouts swept with the server's, and
+ * cluster wake-ups. Its connections are registry {@link Entry}s, which
+ * carry the per-connection contract (deliver, close, cut).
+ */
+export interface ServerTransport {
+  readonly name: Transport;
+  /** Times out what is due; returns the next due time. */
   sweep(now: number): number;
+  /** A frame was queued in the cluster for `clientId`, which may be held here. */
+  wake?(clientId: string): void;
 }
 
 export class ServerCore {
@@ -120,19 +131,15 @@ export class ServerCore {
   readonly registry: Registry;
   readonly outbox: Outbox;
   readonly sweeper: Sweeper;
-  /** Swept along with the registry and outbox (the transports). */
-  readonly sweepables: Sweepable[] = [];
+  readonly #transports: ServerTransport[] = [];
   /** Pre-packed constant frames. */
   readonly lpTimeoutFrame: string | Uint8Array;
   readonly dummyCb200Frame: string | Uint8Array;
   closed = false;
   readonly startedAt = Date.now();
-  /** Transport hooks for registry removals (set by the transports). */
-  onRemoved: ((entry: Entry) => void)[] = [];
   /** The cluster this server is a node of (the `cluster` option), or null. */
   readonly cluster: ClusterLink | null;
-  /** The Ajax transport's answer to a cluster wake-up: a frame was queued for a client whose poll may be held here. */
-  ajaxWake: (clientId: string) => void = () => {};
+
   #hookFailureLogged = false;
 
   constructor(opts: ResolvedOptions) {
@@ -162,9 +169,9 @@ export class ServerCore {
     this.registry = new Registry(opts.msAllowReconnectBeforeCloseWs, opts.msAllowReconnectBeforeCloseAjax, {
       presence: (fx, e) => this.#presence(fx, e),
       removed: (e) => {
-        this.outbox.forget(e);
+        this.outbox.pending.forget(e);
         if (this.cluster !== null && e.transport === "ws" && !this.closed) this.cluster.wsClientGone(e.clientId);
-        for (const f of this.onRemoved) f(e);
+        e.removed();
       },
       wake: (at) => this.sweeper.wake(at),
     });
@@ -201,15 +208,19 @@ export class ServerCore {
       detail: { transport: entry.transport, bufferedBytes, maxBufferedBytes: max },
     });
     this.errors.report(error, entry.uid, entry.clientId);
-    this.outbox.release(entry);
+    this.outbox.pending.release(entry);
     entry.cut("slow-consumer", CloseCode.SLOW_CONSUMER);
     this.registry.remove(entry, true);
   }
 
+  addTransport(t: ServerTransport): void {
+    this.#transports.push(t);
+  }
+
   #sweep(now: number): number {
     let next = this.registry.sweep(now);
-    next = Math.min(next, this.outbox.sweep(now));
-    for (const s of this.sweepables) next = Math.min(next, s.sweep(now));
+    next = Math.min(next, this.outbox.pending.sweep(now));
+    for (const t of this.#transports) next = Math.min(next, t.sweep(now));
     return next;
   }
 
@@ -295,7 +306,7 @@ export class ServerCore {
         const ws = this.registry.byClient.ws.get(clientId);
         // A WS client that opened here before a frame was kept for it elsewhere takes it now.
         if (ws !== undefined && ws.isConnected) this.cluster?.wsClientOpen(clientId);
-        this.ajaxWake(clientId);
+        for (const t of this.#transports) t.wake?.(clientId);
       },
       drain: (clientId, frames: Frame[]) => {
         const entry = this.registry.byClient.ws.get(clientId);

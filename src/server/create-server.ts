@@ -25,8 +25,8 @@ import { resolveOptions } from "./options.js";
 import type { Entry } from "./registry.js";
 import { parseParams, pathOf, writeAnswer } from "./request.js";
 import type { HandlerErrorFn } from "./router.js";
-import { AjaxClient, AjaxTransport } from "./transports/ajax.js";
-import { WsConn, WsTransport } from "./transports/ws.js";
+import { AjaxTransport } from "./transports/ajax.js";
+import { WsTransport } from "./transports/ws.js";
 import type {
   AttachOptions,
   ChskServer,
@@ -231,7 +231,7 @@ class Server implements ChskServer {
     for (const t of ["ws", "ajax"] as const) {
       const g = core.registry.group(t, uid);
       if (g === undefined) continue;
-      for (const e of g instanceof Map ? [...g.values()] : [g]) this.#closeEntry(e);
+      for (const e of g instanceof Map ? [...g.values()] : [g]) e.close();
     }
   }
 
@@ -240,14 +240,10 @@ class Server implements ChskServer {
     if (core.closed) return;
     for (const t of ["ws", "ajax"] as const) {
       const e = core.registry.byClient[t].get(clientId);
-      if (e !== undefined) this.#closeEntry(e);
+      if (e !== undefined) e.close();
     }
   }
 
-  #closeEntry(e: Entry): void {
-    if (e instanceof WsConn) this.#ws.close(e, 1000, "closed by server", "closed-by-server");
-    else if (e instanceof AjaxClient) this.#ajax.closeClient(e);
-  }
 
   // -------------------------------------------------------------------------
   // Introspection, events

@@ -63,6 +63,10 @@ export abstract class Entry {
   abstract cut(reason: string, code: number): void;
   /** True while something could be sent to it right now. */
   abstract get isConnected(): boolean;
+  /** The server closes it (`closeUser` / `closeClient`): WS close 1000, Ajax: held polls dropped. */
+  abstract close(): void;
+  /** It left the registry for good (grace over, dropped, server closing). */
+  removed(): void {}
 
   /** When it last sent or received a frame, as well as the entry knows. */
   activityAt(_now: number): number {

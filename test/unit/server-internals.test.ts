@@ -18,7 +18,8 @@ import { ChskError } from "../../src/core/protocol/errors.js";
 import type { ServerEvents } from "../../src/server/types.js";
 import type { Logger } from "../../src/core/logger.js";
 import { DelayQueue, Sweeper } from "../../src/server/scheduler.js";
-import { Outbox, RETRY_BACKOFFS_MS, retryWindowMs } from "../../src/server/send-buffer.js";
+import { Outbox } from "../../src/server/outbox.js";
+import { RETRY_BACKOFFS_MS, retryWindowMs } from "../../src/server/pending-frames.js";
 import type { ServerEventMsg, ServerOptions, Transport, Uid } from "../../src/server/types.js";
 import { fakeRequest, TestClock } from "./server-fakes.js";
 
@@ -217,6 +218,10 @@ class FakeEntry extends Entry {
     this.open = false;
     this.sent.push(`cut: ${reason}`);
   }
+  close(): void {
+    this.open = false;
+    this.sent.push("close");
+  }
 }
 
 describe("Registry grace periods", () => {
@@ -308,7 +313,7 @@ describe("Outbox", () => {
       maxBufferedBytes,
       overflow: (entry) => {
         overflowed.push(`${entry.clientId} ${entry.pendingBytes}`);
-        outbox.release(entry);
+        outbox.pending.release(entry);
         reg.remove(entry, true);
       },
     });
@@ -346,10 +351,10 @@ describe("Outbox", () => {
     outbox.send("u", ev(1), true);
     assert.equal(a.pending?.length, 1);
     clock.advance(1000);
-    assert.equal(outbox.takePending(a, clock.now()), "[[[:my/push {:n 1}]] nil]");
+    assert.equal(outbox.pending.take(a, clock.now()), "[[[:my/push {:n 1}]] nil]");
     outbox.send("u", ev(2), true);
     const sum = RETRY_BACKOFFS_MS.reduce((x, y) => x + y, 0);
-    assert.equal(outbox.sweep(clock.now() + 2 * sum + 1), Infinity);
+    assert.equal(outbox.pending.sweep(clock.now() + 2 * sum + 1), Infinity);
     assert.deepEqual(dropped, ["CHSK_ERR_CLOSED a"]);
     assert.equal(a.pending, null);
   });
@@ -359,18 +364,18 @@ describe("Outbox", () => {
     a.open = false;
     reg.put(a);
     for (let i = 0; i < 50; i++) outbox.send("u", ev(i), true);
-    assert.equal(outbox.sweep(clock.now() + 10_000), Infinity);
+    assert.equal(outbox.pending.sweep(clock.now() + 10_000), Infinity);
     assert.deepEqual(dropped, ["CHSK_ERR_CLOSED a"]);
     // Still away: more drops, no new report.
     outbox.send("u", ev(50), true);
-    outbox.sweep(clock.now() + 20_000);
+    outbox.pending.sweep(clock.now() + 20_000);
     assert.equal(dropped.length, 1);
     // Back (it polled), then away again: one more report.
     clock.advance(20_000);
-    assert.equal(outbox.takePending(a, clock.now()), null);
+    assert.equal(outbox.pending.take(a, clock.now()), null);
     outbox.send("u", ev(51), true);
     outbox.send("u", ev(52), true);
-    outbox.forget(a);
+    outbox.pending.forget(a);
     assert.deepEqual(dropped, ["CHSK_ERR_CLOSED a", "CHSK_ERR_CLOSED a"]);
   });
   it("kept frames are bounded per client: past maxBufferedBytes the client overflows once, others are untouched", () => {
@@ -395,7 +400,7 @@ describe("Outbox", () => {
     outbox.send("u", ev(3), true);
     assert.equal(overflowed.length, 1);
     assert.deepEqual(fast.sent, ["[[[:my/push {:n 2}]] nil]"]);
-    assert.equal(outbox.sweep(clock.now() + 10_000), Infinity);
+    assert.equal(outbox.pending.sweep(clock.now() + 10_000), Infinity);
     assert.deepEqual(dropped, []);
   });
   it("pendingBytes follows the frames kept: taken, expired, adopted", () => {
@@ -408,14 +413,14 @@ describe("Outbox", () => {
     const len1 = "[[[:my/push {:n 1}]] nil]".length;
     const len2 = "[[[:my/push {:n 22}]] nil]".length;
     assert.equal(a.pendingBytes, len1 + len2);
-    assert.ok(outbox.takePending(a, clock.now()));
+    assert.ok(outbox.pending.take(a, clock.now()));
     assert.equal(a.pendingBytes, len2);
     const b = new FakeEntry("ws", "u", "a", clock.now());
     reg.put(b);
-    outbox.adopt(b, a);
+    outbox.pending.adopt(b, a);
     assert.equal(a.pendingBytes, 0);
     assert.equal(b.pendingBytes, len2);
-    outbox.drainTo(b, clock.now());
+    outbox.pending.drainTo(b, clock.now());
     assert.deepEqual(b.sent, ["[[[:my/push {:n 22}]] nil]"]);
     assert.equal(b.pendingBytes, 0);
   });

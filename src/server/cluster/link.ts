@@ -29,7 +29,7 @@
 import { ChskError } from "../../core/protocol/errors.js";
 import type { Entry } from "../registry.js";
 import type { Transport, Uid } from "../types.js";
-import type { ClusterEngine, ClusterMessage, ClusterOption, ClusterStats, ClusterUids, Frame, NodeReport, Taken, Windows } from "./types.js";
+import type { ClusterEngine, ClusterMessage, ClusterOption, ClusterStats, ClusterUids, Frame, NodeReport, Queued, Taken, Windows } from "./types.js";
 import type { Cancel } from "../../core/clock.js";
 
 /** What the link needs from its server. */
@@ -55,6 +55,8 @@ export interface ClusterHost {
   snapshot(): { wsUids: Uid[]; wsClients: string[]; heldAjax: { clientId: string; uid: Uid }[]; report: NodeReport };
 }
 
+const nodes = (n: number): number => n;
+
 export const encodeUid = (uid: Uid): string => JSON.stringify(uid);
 export const decodeUid = (s: string): Uid => JSON.parse(s) as Uid;
 
@@ -67,6 +69,13 @@ export class ClusterLink {
   readonly #stats: ClusterStats;
   /** WS presence changes that could not be reported: replayed when the engine is back (uid → up?). */
   readonly #unsynced = new Map<Uid, boolean>();
+  /**
+   * How many remote targets each user had at its last successful step
+   * (`w:uid` nodes holding its sockets, `a:uid` Ajax clients; bounded, oldest
+   * forgotten): a failed step counts its events as lost only where there
+   * was, as far as this node knows, someone on the other side.
+   */
+  readonly #reach = new Map<string, number>();
   #timers: Cancel[] = [];
   #outage = false;
   #closed = false;
@@ -88,6 +97,7 @@ export class ClusterLink {
       queueFull: 0,
       failures: 0,
       lostEvents: 0,
+      lostQueued: 0,
       resyncs: 0,
       lastError: null,
     };
@@ -126,6 +136,11 @@ export class ClusterLink {
     this.#timers.push(this.#host.setTimer(ms, tick));
   }
 
+  /** Steps can be taken now (not starting, not in an outage). */
+  get isUp(): boolean {
+    return !this.#outage && !this.#closed && this.#stats.status === "ready" && this.engine.isReady;
+  }
+
   get windows(): Windows {
     return { frameMs: this.#host.frameWindowMs(), maxQueued: this.#opt.maxQueuedFrames };
   }
@@ -137,10 +152,11 @@ export class ClusterLink {
   // -------------------------------------------------------------------------
   // Steps and their failures
 
-  #fail(e: unknown, events: number): void {
+  #fail(e: unknown, events: number, queued = false): void {
     const s = this.#stats;
     s.failures++;
-    s.lostEvents += events;
+    if (queued) s.lostQueued += events;
+    else s.lostEvents += events;
     const message = e instanceof Error ? e.message : String(e);
     s.lastError = { code: "CHSK_ERR_CLUSTER", message, at: this.#host.now() };
     if (!this.#outage && !this.#closed) this.#down(e);
@@ -159,19 +175,39 @@ export class ClusterLink {
     );
   }
 
-  /** Runs a step; on failure counts it (with the pushed events it carried) and resolves `fallback`. */
-  async #step<T>(run: () => Promise<T>, fallback: T, events = 0): Promise<T> {
+  /**
+   * Runs a step; on failure counts it and resolves `fallback`. `reach`: the
+   * user (or `*` for broadcasts) whose pushed `events` the step carried, and
+   * `count` how many remote targets its result names.
+   */
+  async #step<T>(run: () => Promise<T>, fallback: T, events = 0, reach?: string, count?: (r: T) => number): Promise<T> {
     if (this.#closed) return fallback;
     if (!this.engine.isReady) {
-      this.#fail(new Error("not connected"), events);
+      this.#fail(new Error("not connected"), this.#lost(reach, events));
       return fallback;
     }
     try {
-      return await run();
+      const r = await run();
+      if (reach !== undefined && count !== undefined) this.#remember(reach, count(r));
+      return r;
     } catch (e) {
-      this.#fail(e, events);
+      this.#fail(e, this.#lost(reach, events));
       return fallback;
     }
+  }
+
+  #remember(key: string, n: number): void {
+    const reach = this.#reach;
+    reach.delete(key);
+    reach.set(key, n);
+    if (reach.size > 10_000) reach.delete(reach.keys().next().value!);
+  }
+
+  /** Events of a failed step that may have had someone to reach (unknown counts as yes). */
+  #lost(reach: string | undefined, events: number): number {
+    if (reach === undefined) return events;
+    const n = this.#reach.get(reach);
+    return n === undefined || n > 0 ? events : 0;
   }
 
   async #resync(): Promise<void> {
@@ -225,23 +261,29 @@ export class ClusterLink {
   /** A WS batch for a user, already delivered to this node's clients. */
   pushUser(uid: Uid, frame: Frame, events: number): void {
     this.#stats.published++;
-    void this.#step(() => this.engine.pushUser(this.nodeId, encodeUid(uid), frame), 0, events);
+    const key = encodeUid(uid);
+    void this.#step(() => this.engine.pushUser(this.nodeId, key, frame), 0, events, `w:${key}`, nodes);
   }
 
-  /** An Ajax batch for a user: queued for each of its Ajax clients, wherever they poll. */
-  queueUser(uid: Uid, frame: Frame, events: number): void {
+  /**
+   * An Ajax batch for a user: queued for each of its Ajax clients, wherever
+   * they poll. While the store is unreachable, `local` delivers it to this
+   * node's own Ajax clients instead (what a lone server would do).
+   */
+  queueUser(uid: Uid, frame: Frame, events: number, local: () => void): void {
     this.#stats.published++;
-    void this.#step(() => this.engine.queueUser(encodeUid(uid), frame, this.windows), null, events).then((q) => this.#counted(q));
+    const key = encodeUid(uid);
+    this.#queue(() => this.engine.queueUser(key, frame, this.windows), events, `a:${key}`, local);
   }
 
   pushClient(clientId: string, frame: Frame, events: number): void {
     this.#stats.published++;
-    void this.#step(() => this.engine.pushClient(this.nodeId, clientId, frame), 0, events);
+    void this.#step(() => this.engine.pushClient(this.nodeId, clientId, frame), 0, events, `c:${clientId}`, nodes);
   }
 
-  queueClient(clientId: string, frame: Frame, events: number): void {
+  queueClient(clientId: string, frame: Frame, events: number, local: () => void): void {
     this.#stats.published++;
-    void this.#step(() => this.engine.queueClient(clientId, frame, this.windows), null, events).then((q) => this.#counted(q));
+    this.#queue(() => this.engine.queueClient(clientId, frame, this.windows), events, `q:${clientId}`, local);
   }
 
   pushBroadcast(frame: Frame, events: number): void {
@@ -249,14 +291,32 @@ export class ClusterLink {
     void this.#step(() => this.engine.pushBroadcast(this.nodeId, frame), undefined, events);
   }
 
-  queueBroadcast(frame: Frame, events: number): void {
+  queueBroadcast(frame: Frame, events: number, local: () => void): void {
     this.#stats.published++;
-    void this.#step(() => this.engine.queueBroadcast(frame, this.windows), null, events).then((q) => this.#counted(q));
+    this.#queue(() => this.engine.queueBroadcast(frame, this.windows), events, "a:*", local);
+  }
+
+  #queue(run: () => Promise<Queued>, events: number, reach: string, local: () => void): void {
+    if (!this.isUp) {
+      this.#fail(new Error("not connected"), this.#lost(reach, events), true);
+      local();
+      return;
+    }
+    run().then(
+      (q) => {
+        this.#remember(reach, q.queued + q.full);
+        this.#counted(q);
+      },
+      (e: unknown) => {
+        this.#fail(e, this.#lost(reach, events), true);
+        local();
+      },
+    );
   }
 
   /** A WS client here can't take a frame now (reconnecting): it waits in its queue, for any node. */
   keep(entry: Entry, frame: Frame): void {
-    void this.#step(() => this.engine.keep(entry.clientId, frame, this.windows), null, 1).then((q) => this.#counted(q));
+    void this.#step(() => this.engine.keep(entry.clientId, frame, this.windows), null).then((q) => this.#counted(q));
   }
 
   #counted(q: { queued: number; full: number } | null): void {
@@ -331,8 +391,9 @@ export class ClusterLink {
     void this.#step(() => this.engine.wsClientGone(this.nodeId, clientId), undefined);
   }
 
-  ajaxHandshake(clientId: string, uid: Uid): void {
-    void this.#step(() => this.engine.ajaxHandshake(clientId, encodeUid(uid), this.#ajaxTtl()), undefined);
+  /** Settles (never rejects) once every node can tell the client id is `uid`'s. */
+  ajaxHandshake(clientId: string, uid: Uid): Promise<void> {
+    return this.#step(() => this.engine.ajaxHandshake(clientId, encodeUid(uid), this.#ajaxTtl()), undefined);
   }
 
   /** Whether a client id unknown here handshook elsewhere as `uid` (then its poll is held, not answered with a handshake). */

@@ -187,10 +187,18 @@ export interface ClusterStats {
   /** Engine steps that failed (store unreachable); each one is counted once. */
   failures: number;
   /**
-   * Pushed events that may not have reached other nodes' clients because
-   * the step publishing them failed (local clients still got them).
+   * Pushed events (WS batches) that did not reach other nodes because the
+   * step publishing them failed, counted where this node last knew the
+   * user to have sockets on other nodes (or didn't know); this node's own
+   * clients still got them.
    */
   lostEvents: number;
+  /**
+   * The same for Ajax batches that could not be queued: this node's own
+   * Ajax clients got them (as a lone server would deliver them), clients
+   * polling elsewhere may not have.
+   */
+  lostQueued: number;
   /** Times the store connection came back and this node re-registered. */
   resyncs: number;
   /** The last failure, if any. */

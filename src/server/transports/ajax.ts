@@ -30,7 +30,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ChskError, type ChskErrorCode } from "../../core/protocol/errors.js";
 import { decodeClientMessage, encodeHandshake, encodeReply } from "../../core/protocol/codec.js";
 import { readAjaxPost } from "../../core/inspect/ajax-post.js";
-import { chain, isThenable, type Admission, type ServerCore } from "../core.js";
+import { chain, isThenable, type Admission, type ServerCore, type ServerTransport } from "../core.js";
 import { Entry } from "../registry.js";
 import { errorAnswer, isBlank, postBodyReader, Request, writeAnswer } from "../request.js";
 import type { HttpAnswer, Transport, Uid } from "../types.js";
@@ -80,6 +80,19 @@ export class AjaxClient extends Entry {
     this.closeReason ??= reason;
     this.host.closeClient(this);
   }
+
+  close(): void {
+    this.host.closeClient(this);
+  }
+
+  override removed(): void {
+    const core = this.host.core;
+    if (!core.taps.on) return;
+    // Its handshake GET's id, when that was tapped.
+    const connId = core.taps.idOf(this, "ajax-");
+    const ev = { type: "conn:close" as const, transport: "ajax" as const, connId, uid: this.uid, clientId: this.clientId, at: core.clock.now() };
+    core.taps.emit(this.closeReason === null ? ev : { ...ev, reason: this.closeReason });
+  }
 }
 
 export class Poll {
@@ -119,7 +132,8 @@ function onPollClose(this: Res): void {
   if (poll !== undefined && !poll.done) poll.client.host.finish(poll);
 }
 
-export class AjaxTransport {
+export class AjaxTransport implements ServerTransport {
+  readonly name = "ajax" as const;
   readonly binary: boolean;
   readonly #polls = new Set<Poll>();
   readonly #posts = new Set<PendingPost>();
@@ -128,20 +142,13 @@ export class AjaxTransport {
 
   constructor(readonly core: ServerCore) {
     this.binary = core.packer.binary;
-    core.sweepables.push(this);
-    core.ajaxWake = (clientId) => {
-      const client = core.registry.byClient.ajax.get(clientId) as AjaxClient | undefined;
-      if (client !== undefined && client.current !== null) this.#clusterTake(client, false, false);
-    };
-    core.onRemoved.push((e) => {
-      if (e.transport === "ajax" && core.taps.on) {
-        const reason = (e as AjaxClient).closeReason;
-        // Its handshake GET's id, when that was tapped.
-        const connId = core.taps.idOf(e, "ajax-");
-        const ev = { type: "conn:close" as const, transport: "ajax" as const, connId, uid: e.uid, clientId: e.clientId, at: core.clock.now() };
-        core.taps.emit(reason === null ? ev : { ...ev, reason });
-      }
-    });
+    core.addTransport(this);
+  }
+
+  /** Clustered: a frame was queued for a client whose poll may be held here. */
+  wake(clientId: string): void {
+    const client = this.core.registry.byClient.ajax.get(clientId) as AjaxClient | undefined;
+    if (client !== undefined && client.current !== null) this.#clusterTake(client, false, false);
   }
 
   // -------------------------------------------------------------------------
@@ -274,8 +281,10 @@ export class AjaxTransport {
       if (entry.current !== null) this.answer(entry.current, core.lpTimeoutFrame, now, core.lpTimeoutFrame);
     }
     entry.lastActivity = now;
-    core.cluster?.ajaxHandshake(req.clientId, uid);
-    this.#write(res, frame, uid, req.clientId, now, HANDSHAKE);
+    const cluster = core.cluster;
+    // Clustered, the client's next poll may reach another node: that node must know it first.
+    if (cluster !== null) void cluster.ajaxHandshake(req.clientId, uid).then(() => this.#write(res, frame, uid, req.clientId, now, HANDSHAKE));
+    else this.#write(res, frame, uid, req.clientId, now, HANDSHAKE);
     // The client re-polls right away; until then it counts as closed (Sente's on-close after send).
     reg.markClosed(entry, now);
   }
@@ -302,12 +311,15 @@ export class AjaxTransport {
       // What a lone server would decide, in case the cluster can't.
       const opens = !core.registry.connected.any.has(entry.uid);
       core.registry.activate(entry);
+      // Frames kept here while the cluster was unreachable go first.
+      const kept = core.outbox.pending.take(entry, now);
+      if (kept !== null) this.answer(poll, kept, now, kept);
       this.#clusterTake(entry, true, opens);
       return;
     }
     core.registry.activate(entry);
     // Pushes that arrived between polls go out now, oldest first.
-    const frame = core.outbox.takePending(entry, now);
+    const frame = core.outbox.pending.take(entry, now);
     if (frame !== null) this.answer(poll, frame, now, frame);
   }
 

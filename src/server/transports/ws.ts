@@ -32,7 +32,7 @@ import { WebSocket, WebSocketServer } from "ws";
 import { ChskError, type ChskErrorCode, CloseCode } from "../../core/protocol/errors.js";
 import { decodeClientMessage, encodeHandshake, encodePong, encodeReply, encodeServerPing } from "../../core/protocol/codec.js";
 import { type ChskEvent, Reserved } from "../../core/protocol/events.js";
-import { chain, isThenable, type Admission, type ServerCore } from "../core.js";
+import { chain, isThenable, type Admission, type ServerCore, type ServerTransport } from "../core.js";
 import { Entry } from "../registry.js";
 import { isBlank, Request, writeRawAnswer } from "../request.js";
 import type { HttpAnswer, Transport, Uid } from "../types.js";
@@ -108,6 +108,10 @@ export class WsConn extends Entry {
     this.cutCode = code;
     this.ws.terminate();
   }
+
+  close(): void {
+    this.host.close(this, 1000, "closed by server", "closed-by-server");
+  }
 }
 
 // Shared listeners: `this` is the socket.
@@ -125,7 +129,8 @@ function onError(this: ChskSocket, err: Error & { code?: string }): void {
 }
 function ignore(): void {}
 
-export class WsTransport {
+export class WsTransport implements ServerTransport {
+  readonly name = "ws" as const;
   readonly binary: boolean;
   /** `maxBufferedBytesPerClient`. */
   readonly maxBuffered: number;
@@ -152,7 +157,7 @@ export class WsTransport {
     const periods = [o.wsKaliveMs, o.wsPingTimeoutMs].filter((x) => x > 0);
     this.#scanEveryMs = o.wsKaliveMs > 0 ? Math.max(1, Math.min(...periods) / 4) : Infinity;
     this.#pingFrame = encodeServerPing(core.packer);
-    core.sweepables.push(this);
+    core.addTransport(this);
   }
 
   get size(): number {
@@ -272,9 +277,9 @@ export class WsTransport {
     }
     const reg = core.registry;
     const old = reg.put(conn);
-    if (old !== undefined) core.outbox.adopt(conn, old);
+    if (old !== undefined) core.outbox.pending.adopt(conn, old);
     reg.activate(conn);
-    if (conn.pending !== null) core.outbox.drainTo(conn, now);
+    if (conn.pending !== null) core.outbox.pending.drainTo(conn, now);
     // Frames kept for this client while it reconnected (on any node) come here.
     if (core.cluster !== null) core.cluster.wsClientOpen(conn.clientId);
   }

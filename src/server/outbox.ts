@@ -8,20 +8,15 @@
  * (`[[ev1 ev2 …] nil]`) and that frame goes to every target client.
  *
  * A target that cannot take the frame right now (an Ajax client between
- * polls, a WS client in its reconnect grace period) keeps it in `pending`.
- * Sente retries 6 times over 90, 180, 360, 720, 720 ms (each plus up to as
- * much jitter) and then drops the frame; we keep the frame for exactly that
- * window and hand it over the moment the client polls or reconnects, which
- * is the same outcome with less latency and no retry timers.
+ * polls, a WS client in its reconnect grace period) has it kept in the
+ * {@link PendingStore} (`pending-frames.ts`: Sente's retry window).
  *
- * Limits: the frames kept for one client may add up to
- * `maxBufferedBytesPerClient`; a client already over it when the next frame
- * comes is a slow consumer and the host drops it (`overflow`). Frames that
- * expire are reported once per absence of the client (`missed`), not once
- * per frame: one broadcast to a thousand departed tabs is not a thousand
- * errors (Sente logs the same outcome once per batch, at debug level).
+ * Clustered, every flushed batch also goes to the cluster (`ClusterLink`):
+ * WS batches to the nodes holding the user's other sockets, Ajax batches
+ * only through it (its queues serve a client's polls on whichever node).
  */
 import { ChskError } from "../core/protocol/errors.js";
+import { clusterPending, PendingFrames, type PendingHost, type PendingStore } from "./pending-frames.js";
 import { encodePush } from "../core/protocol/codec.js";
 import { assertEvent, type ChskEvent } from "../core/protocol/events.js";
 import type { Clock } from "../core/clock.js";
@@ -30,16 +25,6 @@ import { type Delayed, DelayQueue } from "./scheduler.js";
 import type { Entry, Registry } from "./registry.js";
 import type { Transport, Uid } from "./types.js";
 import type { ClusterLink } from "./cluster/link.js";
-
-/** Sente's backoffs between delivery attempts; each gets up to as much jitter again. */
-export const RETRY_BACKOFFS_MS = [90, 180, 360, 720, 720] as const;
-
-/** How long an undelivered frame is kept: the sum of Sente's waits, jitter included. */
-export function retryWindowMs(random: () => number = Math.random): number {
-  let ms = 0;
-  for (const b of RETRY_BACKOFFS_MS) ms += b + Math.floor(random() * b);
-  return ms;
-}
 
 const Kind = { Uid: 0, Client: 1, Broadcast: 2 } as const;
 type Kind = (typeof Kind)[keyof typeof Kind];
@@ -52,20 +37,13 @@ interface Batch extends Delayed {
   events: ChskEvent[];
 }
 
-export interface OutboxHost {
+export interface OutboxHost extends PendingHost {
   packer: Packer;
   clock: Clock;
   registry: Registry;
   bufMs: Record<Transport, number>;
-  /** Frames for `entry` could not be delivered in time (called once per absence of the client). */
-  dropped(error: ChskError, entry: Entry | undefined, uid?: Uid): void;
-  /** Bound on each entry's `pendingBytes`. */
-  maxBufferedBytes: number;
-  /** `entry` holds more than `maxBufferedBytes` undelivered: drop it (and {@link Outbox.release} its frames). */
-  overflow(entry: Entry): void;
   /** An application value the packer can't write (reported, never thrown later). */
   packFailed(error: ChskError, uid?: Uid): void;
-  wake(at: number): void;
   /**
    * The cluster, if any: every batch also goes to the other nodes, Ajax
    * batches only through it (a client's polls may land on any node), and
@@ -79,10 +57,12 @@ export class Outbox {
   readonly #clientBufs: Record<Transport, Map<string, Batch>> = { ws: new Map(), ajax: new Map() };
   readonly #bcast: Record<Transport, Batch | null> = { ws: null, ajax: null };
   readonly #queues: Record<Transport, DelayQueue<Batch>>;
-  /** Entries holding undelivered frames. */
-  readonly #withPending = new Set<Entry>();
+  /** Frames for clients that could not take them yet. */
+  readonly pending: PendingStore;
 
   constructor(private readonly host: OutboxHost) {
+    const local = new PendingFrames(host);
+    this.pending = host.cluster === null ? local : clusterPending(local, host.cluster);
     const run = (b: Batch) => this.#flush(b);
     this.#queues = { ws: new DelayQueue(host.clock, run), ajax: new DelayQueue(host.clock, run) };
   }
@@ -173,9 +153,11 @@ export class Outbox {
     const cluster = this.host.cluster;
     if (cluster !== null && t === "ajax") {
       // Through the cluster's queues, local clients too: whichever node holds the poll takes it.
-      if (b.kind === Kind.Uid) cluster.queueUser(b.key, frame, b.events.length);
-      else if (b.kind === Kind.Client) cluster.queueClient(b.key as string, frame, b.events.length);
-      else cluster.queueBroadcast(frame, b.events.length);
+      // Unreachable cluster: this node's own Ajax clients get it, as a lone server would deliver it.
+      const local = (): void => this.#deliverBatch(b, frame);
+      if (b.kind === Kind.Uid) cluster.queueUser(b.key, frame, b.events.length, local);
+      else if (b.kind === Kind.Client) cluster.queueClient(b.key as string, frame, b.events.length, local);
+      else cluster.queueBroadcast(frame, b.events.length, local);
       return;
     }
     this.#deliverBatch(b, frame);
@@ -254,124 +236,7 @@ export class Outbox {
   /** Sends `frame` to `entry` now, or keeps it until the client is back (or the retry window ends). */
   deliver(entry: Entry, frame: string | Uint8Array, now: number, wire: string | Uint8Array = frame): void {
     if (entry.pending === null && entry.deliver(frame, now, wire)) return;
-    const cluster = this.host.cluster;
-    if (cluster !== null) {
-      // It may come back on another node: the frame waits in the cluster's queue for it.
-      cluster.keep(entry, frame);
-      return;
-    }
-    if (entry.pendingBytes > this.host.maxBufferedBytes) {
-      this.host.overflow(entry);
-      return;
-    }
-    const p = { frame, expiresAt: now + retryWindowMs() };
-    if (entry.pending === null) entry.pending = [p];
-    else entry.pending.push(p);
-    entry.pendingBytes += sizeOf(frame);
-    this.#withPending.add(entry);
-    this.host.wake(p.expiresAt);
-  }
-
-  /** The next undelivered frame for a client that just polled / reconnected. */
-  takePending(entry: Entry, now: number): string | Uint8Array | null {
-    const frame = this.#take(entry, now);
-    // The client is back: a later absence is reported again.
-    entry.missed = 0;
-    return frame;
-  }
-
-  #take(entry: Entry, now: number): string | Uint8Array | null {
-    const pending = entry.pending;
-    let frame: string | Uint8Array | null = null;
-    if (pending !== null) {
-      while (pending.length > 0) {
-        const p = pending.shift()!;
-        entry.pendingBytes -= sizeOf(p.frame);
-        if (p.expiresAt >= now) {
-          frame = p.frame;
-          break;
-        }
-        this.#expired(entry);
-      }
-      if (pending.length === 0) this.release(entry);
-    }
-    return frame;
-  }
-
-  /** A new connection replaced `old` for the same client: it inherits the undelivered frames. */
-  adopt(entry: Entry, old: Entry): void {
-    if (old.pending === null) return;
-    entry.pending = entry.pending === null ? old.pending : [...old.pending, ...entry.pending];
-    entry.pendingBytes += old.pendingBytes;
-    old.pending = null;
-    old.pendingBytes = 0;
-    this.#withPending.delete(old);
-    this.#withPending.add(entry);
-  }
-
-  /** Sends everything pending to a (re)connected WS client. */
-  drainTo(entry: Entry, now: number): void {
-    let frame: string | Uint8Array | null;
-    entry.missed = 0;
-    while (entry.pending !== null && (frame = this.#take(entry, now)) !== null) {
-      if (!entry.deliver(frame, now, frame)) {
-        // Closed again meanwhile: put it back in front.
-        (entry.pending ??= []).unshift({ frame, expiresAt: now + retryWindowMs() });
-        entry.pendingBytes += sizeOf(frame);
-        this.#withPending.add(entry);
-        return;
-      }
-    }
-  }
-
-  /** The entry is gone for good: its undelivered frames are dropped (and reported). */
-  forget(entry: Entry): void {
-    if (entry.pending === null) return;
-    this.#expired(entry);
-    this.release(entry);
-  }
-
-  /** Lets go of the entry's undelivered frames without a report (the caller reports why). */
-  release(entry: Entry): void {
-    entry.pending = null;
-    entry.pendingBytes = 0;
-    this.#withPending.delete(entry);
-  }
-
-  /** Drops expired frames; returns the next expiry. */
-  sweep(now: number): number {
-    let next = Infinity;
-    for (const entry of this.#withPending) {
-      const pending = entry.pending;
-      if (pending === null) {
-        this.#withPending.delete(entry);
-        continue;
-      }
-      let kept = 0;
-      for (let i = 0; i < pending.length; i++) {
-        const p = pending[i]!;
-        if (p.expiresAt < now) {
-          entry.pendingBytes -= sizeOf(p.frame);
-          this.#expired(entry);
-        } else {
-          pending[kept++] = p;
-          if (p.expiresAt < next) next = p.expiresAt;
-        }
-      }
-      pending.length = kept;
-      if (kept === 0) this.release(entry);
-    }
-    return next;
-  }
-
-  #expired(entry: Entry): void {
-    if (entry.missed++ !== 0) return;
-    this.host.dropped(
-      new ChskError("CHSK_ERR_CLOSED", `Push dropped: client ${entry.clientId} did not poll or reconnect in time`, {
-        detail: { transport: entry.transport },
-      }),
-      entry,
-    );
+    this.pending.keep(entry, frame, now);
   }
 
   stop(): void {
@@ -381,16 +246,9 @@ export class Outbox {
       this.#clientBufs[t].clear();
       this.#bcast[t] = null;
     }
-    for (const e of this.#withPending) {
-      e.pending = null;
-      e.pendingBytes = 0;
-    }
-    this.#withPending.clear();
+    this.pending.stop();
   }
 }
-
-/** What a kept frame costs: bytes, or UTF-16 code units for text (its size in memory, near enough). */
-const sizeOf = (frame: string | Uint8Array): number => (typeof frame === "string" ? frame.length : frame.byteLength);
 
 /** A text frame for many sockets: UTF-8 encode it once. */
 function toWire(frame: string | Uint8Array): string | Uint8Array {
