@@ -47,7 +47,7 @@ export {
 export type { MountableServer } from "./http/mount.js";
 export { allowOrigin, validCsrfToken, clientCsrfToken, constantTimeEqual, type CheckableRequest } from "./security.js";
 export { MAX_LP_TIMEOUT_MS } from "./options.js";
-export { RETRY_BACKOFFS_MS } from "./send-buffer.js";
+export { RETRY_BACKOFFS_MS } from "./pending-frames.js";
 export {
   SKIP_CSRF,
   type AttachOptions,
