@@ -32,6 +32,7 @@ export {
 } from "./inspect/stream-lines.js";
 export { consoleLogger } from "./console-logger.js";
 export { redisCluster, type RedisClusterOptions } from "./cluster/redis.js";
+export { memoryCluster, createMemoryHub, type MemoryHub, type MemoryHubOptions, type MemoryClusterOptions } from "./cluster/memory.js";
 export type { ClusterOptions } from "./cluster/option.js";
 export type { ClusterEngine, ClusterNodeInfo, ClusterOption, ClusterStats, NodeReport } from "./cluster/types.js";
 export type { Logger, LogFields } from "../core/logger.js";

@@ -77,6 +77,8 @@ export class ClusterLink {
    */
   readonly #reach = new Map<string, number>();
   #timers: Cancel[] = [];
+  /** The first heartbeat went through: a later one that finds the node unknown means it was reaped. */
+  #registered = false;
   #outage = false;
   #closed = false;
 
@@ -212,21 +214,11 @@ export class ClusterLink {
 
   async #resync(): Promise<void> {
     if (this.#closed) return;
-    const snap = this.#host.snapshot();
     const node = this.nodeId;
     try {
-      await this.engine.heartbeat(node, this.#opt.nodeTtlMs, snap.report);
-      // A restarted store forgot every node: register what this one holds, without uidport events
-      // (the uids were open before the outage, and still are).
-      await Promise.all([
-        ...snap.wsUids.map((uid) => this.engine.wsUp(node, encodeUid(uid))),
-        ...snap.wsClients.map((cid) => this.engine.wsClientOpen(node, cid).then((t) => this.#drained(cid, t))),
-        ...snap.heldAjax.map((a) =>
-          this.engine
-            .ajaxHold(node, a.clientId, encodeUid(a.uid), this.#host.lpTimeoutMs + this.#host.graceMs.ajax, this.#ajaxTtl())
-            .then((t) => this.#requeue(a.clientId, t)),
-        ),
-      ]);
+      await this.engine.heartbeat(node, this.#opt.nodeTtlMs, this.#host.snapshot().report);
+      // A restarted store forgot every node. The uids were open before the outage and still are: no events.
+      await this.#register(false);
       // What changed while the store was away: uids that left this node may now be gone for good.
       for (const [uid, up] of [...this.#unsynced]) {
         this.#unsynced.delete(uid);
@@ -241,9 +233,34 @@ export class ClusterLink {
     this.#stats.resyncs++;
   }
 
+  /**
+   * Registers everything this node holds. `reopen`: the cluster closed our
+   * users when it took the node for dead, so a uid this makes known again
+   * gets its uidport-open.
+   */
+  async #register(reopen: boolean): Promise<void> {
+    const snap = this.#host.snapshot();
+    const node = this.nodeId;
+    const holdMs = this.#host.lpTimeoutMs + this.#host.graceMs.ajax;
+    await Promise.all([
+      ...snap.wsUids.map(async (uid) => {
+        if ((await this.engine.wsUp(node, encodeUid(uid))) && reopen) this.#host.uidport(true, uid, null);
+      }),
+      ...snap.wsClients.map((cid) => this.engine.wsClientOpen(node, cid).then((t) => this.#drained(cid, t))),
+      ...snap.heldAjax.map(async (a) => {
+        const t = await this.engine.ajaxHold(node, a.clientId, encodeUid(a.uid), holdMs, this.#ajaxTtl());
+        if (t.opened && reopen) this.#host.uidport(true, a.uid, null);
+        this.#requeue(a.clientId, t);
+      }),
+    ]);
+  }
+
   async #beat(): Promise<void> {
     const snap = this.#host.snapshot();
-    await this.#step(() => this.engine.heartbeat(this.nodeId, this.#opt.nodeTtlMs, snap.report), undefined);
+    const forgotten = await this.#step(() => this.engine.heartbeat(this.nodeId, this.#opt.nodeTtlMs, snap.report), false);
+    // Reaped while alive (a pause longer than the TTL): the others closed our users; register them again.
+    if (forgotten && this.#registered && !this.#outage) await this.#register(true).catch((e: unknown) => this.#fail(e, 0));
+    this.#registered = true;
   }
 
   async #reap(): Promise<void> {

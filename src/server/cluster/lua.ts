@@ -216,11 +216,11 @@ redis.call('PEXPIRE', a, tonumber(ARGV[6]))
 return 0
 `);
 
-/** ARGV: P, node, ttlMs, report. */
+/** ARGV: P, node, ttlMs, report → 1 if the cluster had forgotten the node (reaped, or a restarted Redis). */
 export const HEARTBEAT = script(`
-redis.call('ZADD', P .. 'n', now + tonumber(ARGV[3]), ARGV[2])
+local added = redis.call('ZADD', P .. 'n', now + tonumber(ARGV[3]), ARGV[2])
 redis.call('SET', P .. 'ni:' .. ARGV[2], ARGV[4], 'PX', tonumber(ARGV[3]) * 2)
-return 0
+return added
 `);
 
 /**

@@ -74,6 +74,8 @@ type ScriptName = keyof typeof SCRIPTS;
 /** Frames cross Redis with a one-byte tag, so text stays text and bytes stay bytes. */
 const TEXT = 0x74; // t
 const BINARY = 0x62; // b
+/** An engine's own probe message (`P` + id): never a cluster message. */
+const PROBE = 0x50; // P
 
 function tagged(frame: Frame): Buffer {
   if (typeof frame === "string") {
@@ -140,6 +142,7 @@ class RedisEngine implements ClusterEngine {
   #events: ClusterEngineEvents | null = null;
   #wasReady = false;
   #lost = false;
+  readonly #probes = new Map<string, () => void>();
   #closed = false;
 
   constructor(o: RedisClusterOptions) {
@@ -178,13 +181,22 @@ class RedisEngine implements ClusterEngine {
     const inbox = `${this.#prefix}ch:n:${nodeId}`;
     const bcast = `${this.#prefix}ch:b`;
     this.#sub.on("messageBuffer", (_channel: Buffer, raw: Buffer) => {
+      // A probe of our own (see #probe) proves the subscription is back.
+      if (raw[0] === PROBE) {
+        this.#probes.get(raw.toString("utf8", 1))?.();
+        return;
+      }
       const m = parseMessage(raw);
       if (m !== null) events.message(m);
     });
     this.#cmd.on("ready", () => {
       if (this.#wasReady && this.#lost) {
-        this.#lost = false;
-        events.reconnected();
+        // Steps work again, but messages only once the subscriber has resubscribed.
+        void this.#probe(inbox).then(() => {
+          if (this.#closed || !this.#lost) return;
+          this.#lost = false;
+          events.reconnected();
+        });
       }
       this.#wasReady = true;
     });
@@ -215,6 +227,22 @@ class RedisEngine implements ClusterEngine {
       throw new ChskError("CHSK_ERR_CLUSTER", `Could not connect to Redis: ${(e as Error).message}`, { cause: e });
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Publishes to our own inbox until one comes back through the subscriber (bounded: 5 s). */
+  async #probe(inbox: string): Promise<void> {
+    const id = `${process.pid}-${Math.random().toString(36).slice(2)}`;
+    const back = new Promise<void>((resolve) => this.#probes.set(id, resolve));
+    const deadline = Date.now() + 5000;
+    try {
+      while (Date.now() < deadline && !this.#closed) {
+        await this.#cmd.publish(inbox, Buffer.concat([Buffer.from([PROBE]), Buffer.from(id)])).catch(() => 0);
+        const ok = await Promise.race([back.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 100).unref())]);
+        if (ok) return;
+      }
+    } finally {
+      this.#probes.delete(id);
     }
   }
 
@@ -275,8 +303,8 @@ class RedisEngine implements ClusterEngine {
   async ajaxRelease(nodeId: string, clientId: string, uid: string, graceMs: number, ttlMs: number): Promise<void> {
     await this.#step("chskAjaxRelease", nodeId, clientId, uid, graceMs, ttlMs);
   }
-  async heartbeat(nodeId: string, ttlMs: number, report: NodeReport): Promise<void> {
-    await this.#step("chskHeartbeat", nodeId, ttlMs, JSON.stringify(report));
+  async heartbeat(nodeId: string, ttlMs: number, report: NodeReport): Promise<boolean> {
+    return Number(await this.#step("chskHeartbeat", nodeId, ttlMs, JSON.stringify(report))) === 1;
   }
   async reap(wsGraceMs: number, limit: number): Promise<string[]> {
     const r = (await this.#step("chskReap", wsGraceMs, limit)) as Buffer[];
@@ -311,6 +339,7 @@ class RedisEngine implements ClusterEngine {
   }
   async leave(nodeId: string, wsGraceMs: number): Promise<void> {
     await this.#step("chskLeave", nodeId, wsGraceMs);
+    await this.#sub.unsubscribe(`${this.#prefix}ch:n:${nodeId}`);
   }
 
   async close(): Promise<void> {

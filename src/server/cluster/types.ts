@@ -118,7 +118,7 @@ export interface ClusterEngine {
   pushClient(from: string, clientId: string, frame: Frame): Promise<number>;
   /** Ajax batch for one client: queued if it is a live Ajax client. */
   queueClient(clientId: string, frame: Frame, w: Windows): Promise<Queued>;
-  /** WS broadcast batch to every other node. */
+  /** WS broadcast batch to every node; an engine may deliver it to `from` too (whose link drops it). */
   pushBroadcast(from: string, frame: Frame): Promise<void>;
   /** Ajax broadcast batch: queued for every live Ajax client of the cluster. */
   queueBroadcast(frame: Frame, w: Windows): Promise<Queued>;
@@ -151,8 +151,13 @@ export interface ClusterEngine {
   /** The poll this node held ended: the client stays connected `graceMs` more unless it polls again. */
   ajaxRelease(nodeId: string, clientId: string, uid: string, graceMs: number, ttlMs: number): Promise<void>;
 
-  /** Heartbeat: this node is alive for `ttlMs` more, and reports `report`. */
-  heartbeat(nodeId: string, ttlMs: number, report: NodeReport): Promise<void>;
+  /**
+   * Heartbeat: this node is alive for `ttlMs` more, and reports `report`.
+   * Resolves true if the cluster did not know the node (it was reaped after
+   * a pause longer than its TTL, or the store was restarted): its
+   * registrations are gone and must be made again.
+   */
+  heartbeat(nodeId: string, ttlMs: number, report: NodeReport): Promise<boolean>;
   /**
    * Clears nodes whose heartbeat lapsed (their WS users get `wsGraceMs` to
    * reappear elsewhere) and returns the uids that are now unknown (each
