@@ -279,7 +279,7 @@ async function peers(results: BenchResults): Promise<void> {
   }
   const perPost = (r: PeerRow | undefined) => (r?.genCpuUsPerRt === undefined ? "n/a" : `${r.genCpuUsPerRt.toFixed(1)} µs`);
   const notes = [
-    `Generator CPU per HTTP request against autocannon's on this machine: not measured. autocannon is not installed here, and the bench installs nothing. For reference, this run's generator spent ${perPost(rows.find((r) => r.key === "raw-http"))} per POST with the lean raw-http adapter (keep-alive HTTP/1.1, pre-built requests, like autocannon's client) and ${perPost(rows.find((r) => r.key === "chsk-ajax"))} per chsk Ajax round trip with the real chsk client (undici).`,
+    `This run's generator spent ${perPost(rows.find((r) => r.key === "raw-http"))} per POST with the lean raw-http adapter (keep-alive HTTP/1.1, pre-built requests, like autocannon's client) and ${perPost(rows.find((r) => r.key === "chsk-ajax"))} per chsk Ajax round trip with the real chsk client (undici). autocannon's CPU per HTTP request, against the same node:http server and in the same run as the generator's: \`npm run bench:clients\` (bench/results/latest-clients.md).`,
   ];
   results.peers = { rows, echo, mem, notes };
 

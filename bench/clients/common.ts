@@ -6,6 +6,8 @@
  * Adapters are lean on purpose: they speak the peer's frames over a raw
  * socket, so the generator stays cheaper than the servers it measures.
  */
+import type { Duplex } from "node:stream";
+import type WebSocket from "ws";
 import { ChskError } from "../../src/core/index.js";
 import type { ClientTapEvent } from "../../src/core/client/index.node.js";
 import type { BenchClient, BenchClientOptions } from "../../src/bench/client.js";
@@ -180,4 +182,26 @@ export abstract class PeerClient implements BenchClient {
       sweeper = undefined;
     }
   }
+}
+
+const TEXT_FRAME = { binary: false } as const;
+const corked = new WeakSet<Duplex>();
+
+/**
+ * Sends a text frame the way the chsk client's Node transport does
+ * (src/core/client/index.node.ts): the frames of one tick corked into one
+ * `writev`, each as one buffer. The servers compared must all see the same
+ * client-side batching, since it changes their reads too.
+ */
+export function sendBatched(ws: WebSocket, text: string): void {
+  const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
+  if (socket != null && !corked.has(socket)) {
+    socket.cork();
+    corked.add(socket);
+    process.nextTick(() => {
+      corked.delete(socket);
+      socket.uncork();
+    });
+  }
+  ws.send(Buffer.from(text), TEXT_FRAME);
 }

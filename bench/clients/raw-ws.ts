@@ -5,7 +5,7 @@
  */
 import WebSocket from "ws";
 import type { BenchClientFactory } from "../../src/bench/client.js";
-import { PeerClient } from "./common.js";
+import { PeerClient, sendBatched } from "./common.js";
 
 /** `http://h:p/x` → `ws://h:p/x`. */
 export const wsUrl = (url: string): string => url.replace(/^http/, "ws");
@@ -47,7 +47,7 @@ class RawWsClient extends PeerClient {
     if (ws === null || ws.readyState !== WebSocket.OPEN) return false;
     const s = `{"id":${id},"data":${JSON.stringify(data)}}`;
     this.frame("frame:out", "ws", s);
-    ws.send(s);
+    sendBatched(ws, s);
     return true;
   }
 

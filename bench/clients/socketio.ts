@@ -15,7 +15,7 @@
  */
 import WebSocket from "ws";
 import type { BenchClientFactory } from "../../src/bench/client.js";
-import { PeerClient } from "./common.js";
+import { PeerClient, sendBatched } from "./common.js";
 import { Http1Client } from "./http1.js";
 import { wsUrl } from "./raw-ws.js";
 
@@ -66,7 +66,7 @@ class SocketIoWs extends SocketIoClient {
     this.#ws = ws;
     const send = (p: string) => {
       this.frame("frame:out", "ws", p);
-      ws.send(p);
+      sendBatched(ws, p);
     };
     ws.on("message", (raw: Buffer) => {
       const s = raw.toString();
@@ -92,7 +92,7 @@ class SocketIoWs extends SocketIoClient {
     if (ws === null || ws.readyState !== WebSocket.OPEN) return false;
     const p = emit(id, event, data);
     this.frame("frame:out", "ws", p);
-    ws.send(p);
+    sendBatched(ws, p);
     return true;
   }
 

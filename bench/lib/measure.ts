@@ -64,6 +64,8 @@ export interface LoadResult {
   /** The generator (this whole process) per the engine's report: CPU / wall, and µs per round trip. */
   genCpuShare: number;
   genCpuUsPerRt: number;
+  /** The kernel part (stime) of the generator's CPU per round trip, from this process's `cpuUsage()` at the window's edges. */
+  genSysCpuUsPerRt: number;
   /** The engine flagged its own generator as the bottleneck. */
   genSaturated: boolean;
   genNote?: string;
@@ -163,6 +165,7 @@ export async function runEcho(server: ServerHandle, t: Target, s: LoadSettings):
     serverCpuShare: serverCpuUs / 1000 / wallMs,
     genCpuShare: r.generatorCpu.processShare,
     genCpuUsPerRt: genCpuUs / r.received,
+    genSysCpuUsPerRt: (edge1.gen.system - edge0.gen.system) / r.received,
     genSaturated: r.generatorCpu.saturated,
     ...(r.generatorCpu.reason ? { genNote: r.generatorCpu.reason } : {}),
     otherCpuShare: Math.max(0, busy - serverCpuUs - gen) / 1000 / wallMs,

@@ -9,6 +9,14 @@ describe("client ack table", () => {
     for (let i = 0; i < 50; i++) assert.match(randomCbId(), /^[0-9a-f]{6}$/);
   });
 
+  it("ids stay random across refills of the random pool (1,024 ids each)", () => {
+    const ids = Array.from({ length: 5000 }, randomCbId);
+    for (const id of ids) assert.match(id, /^[0-9a-f]{6}$/);
+    // 5,000 draws from 16.7M: a handful of repeats at most, and every hex digit in every place.
+    assert.ok(new Set(ids).size > 4990);
+    for (let place = 0; place < 6; place++) assert.equal(new Set(ids.map((id) => id[place])).size, 16);
+  });
+
   it("resolves a callback once; a second reply is reported as unknown", () => {
     const clock = new ManualClock();
     const t = new AckTable(clock);

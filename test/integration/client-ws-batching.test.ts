@@ -1,0 +1,165 @@
+/**
+ * The Node client's WS transport sends the frames of one tick in one
+ * `writev` (the socket is corked until `process.nextTick`). Real sockets on
+ * 127.0.0.1: a raw `ws` server that answers the handshake, records every
+ * frame as it arrived, and replies to requests.
+ */
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import http from "node:http";
+import net, { type AddressInfo } from "node:net";
+import { after, describe, it } from "node:test";
+import { WebSocketServer } from "ws";
+import { createClient } from "../../src/core/client/index.node.js";
+import type { Client } from "../../src/core/client/types.js";
+import { ednPacker } from "../../src/core/packers/edn.js";
+import { msgpackPacker } from "../../src/core/packers/index.js";
+import type { Packer } from "../../src/core/packers/types.js";
+import { decodeClientMessage, encodeClientEvent, encodeHandshake, encodeReply } from "../../src/core/protocol/codec.js";
+import type { ChskEvent } from "../../src/core/protocol/events.js";
+
+interface Frame {
+  data: Buffer;
+  binary: boolean;
+}
+
+interface Server {
+  url: string;
+  port: number;
+  frames: Frame[];
+  /** Resolves once `n` frames (after the client's first) have arrived, or rejects after `ms`. */
+  waitFrames(n: number, ms?: number): Promise<void>;
+  closed: Promise<number>;
+  close(): Promise<void>;
+}
+
+async function startServer(packer: Packer): Promise<Server> {
+  const wss = new WebSocketServer({ noServer: true });
+  const frames: Frame[] = [];
+  let waiters: { n: number; resolve: () => void }[] = [];
+  let onClosed!: (code: number) => void;
+  const closed = new Promise<number>((r) => (onClosed = r));
+  const httpServer = http.createServer((_req, res) => res.writeHead(404).end());
+  httpServer.on("upgrade", (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.send(encodeHandshake(packer, "u1"));
+      ws.on("message", (data: Buffer, binary) => {
+        frames.push({ data: Buffer.from(data), binary });
+        const m = decodeClientMessage(packer, binary ? new Uint8Array(data) : data.toString("utf8"));
+        if (m.ok && m.value.cbId !== null) ws.send(encodeReply(packer, m.value.event[1], m.value.cbId));
+        waiters = waiters.filter((w) => (frames.length >= w.n ? (w.resolve(), false) : true));
+      });
+      ws.on("close", (code) => onClosed(code));
+    });
+  });
+  httpServer.listen(0, "127.0.0.1");
+  await once(httpServer, "listening");
+  const port = (httpServer.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/chsk`,
+    port,
+    frames,
+    closed,
+    waitFrames: (n, ms = 5_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (frames.length >= n) return resolve();
+        const timer = setTimeout(() => reject(new Error(`${frames.length} of ${n} frames arrived`)), ms);
+        waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+      }),
+    async close() {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      httpServer.closeAllConnections();
+      await new Promise<void>((r) => httpServer.close(() => r()));
+    },
+  };
+}
+
+function within<T>(p: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function connected(packer: Packer): Promise<{ server: Server; client: Client }> {
+  const server = await startServer(packer);
+  const client = createClient({ url: server.url, packer, type: "ws", csrfToken: null, backoffMs: () => 100 });
+  cleanups.push(async () => {
+    await client.close();
+    await server.close();
+  });
+  await within(client.whenOpen(), "the handshake");
+  return { server, client };
+}
+
+const events = (n: number): ChskEvent[] => Array.from({ length: n }, (_, i) => ["my/n", { i, text: `frame ${i} ✓` }] as ChskEvent);
+const T = { timeout: 15_000 };
+
+describe("client WS transport: one tick's frames, one write", () => {
+  for (const packer of [ednPacker(), msgpackPacker()]) {
+    it(`${packer.name}: frames sent in one tick arrive as separate frames, in order, byte for byte`, T, async () => {
+      const { server, client } = await connected(packer);
+      const evs = events(40);
+      for (const ev of evs) assert.equal(client.send(ev), true);
+      await server.waitFrames(evs.length);
+      assert.equal(server.frames.length, evs.length);
+      evs.forEach((ev, i) => {
+        const want = encodeClientEvent(packer, ev, null);
+        const got = server.frames[i]!;
+        assert.equal(got.binary, packer.binary, `frame ${i}: opcode`);
+        assert.deepEqual(got.data, Buffer.from(typeof want === "string" ? Buffer.from(want, "utf8") : want), `frame ${i}: bytes`);
+      });
+    });
+  }
+
+  it("requests sent in one tick each get their own reply, and their frames keep their cb ids", T, async () => {
+    const { server, client } = await connected(ednPacker());
+    const evs = events(25);
+    const replies = await Promise.all(evs.map((ev) => client.send(ev, 5_000)));
+    assert.deepEqual(replies, evs.map((ev) => ev[1]));
+    const cbIds = server.frames.map((f) => {
+      const m = decodeClientMessage(ednPacker(), f.data.toString("utf8"));
+      assert.ok(m.ok);
+      return m.value.cbId;
+    });
+    assert.equal(new Set(cbIds).size, evs.length);
+    for (const id of cbIds) assert.match(String(id), /^[0-9a-f]{6}$/);
+  });
+
+  it("one tick's frames leave the client in one socket write", T, async () => {
+    const { server, client } = await connected(ednPacker());
+    // Every write or writev of a net.Socket goes through _writeGeneric; count the client's.
+    const proto = net.Socket.prototype as unknown as { _writeGeneric: (...a: unknown[]) => unknown };
+    const original = proto._writeGeneric;
+    let writes = 0;
+    proto._writeGeneric = function (this: net.Socket, ...a: unknown[]) {
+      if (this.remotePort === server.port) writes++;
+      return original.apply(this, a);
+    };
+    try {
+      for (const ev of events(20)) client.send(ev);
+      await server.waitFrames(20);
+    } finally {
+      proto._writeGeneric = original;
+    }
+    assert.equal(writes, 1);
+  });
+
+  it("frames sent just before close() still reach the server, ahead of the close frame", T, async () => {
+    const { server, client } = await connected(ednPacker());
+    const evs = events(5);
+    for (const ev of evs) client.send(ev);
+    const closing = client.close();
+    assert.equal(await within(server.closed, "the close"), 1000);
+    await closing;
+    assert.deepEqual(
+      server.frames.map((f) => f.data.toString("utf8")),
+      evs.map((ev) => encodeClientEvent(ednPacker(), ev, null)),
+    );
+  });
+});
