@@ -270,6 +270,20 @@ describe("bench progress: live mode on a fake terminal", () => {
     assert.ok(frames < 40, `${frames} frames for 40 updates`);
   });
 
+  test("the sparkline has one point per second of the run, however often it updates", async () => {
+    // Given: four updates a second for three seconds
+    const out = new FakeStream(true, 100, 30);
+    const p = createProgress({ stream: out.asStream(), interactive: true, color: false });
+    // When
+    for (let i = 1; i <= 12; i++) p.update(snap({ elapsedS: 0.75 + i / 4, throughput: 100 }));
+    await p.close();
+    // Then: seconds 1, 2 and 3: three points, not twelve
+    const frame = out.out.slice(out.out.lastIndexOf("chsk bench"));
+    const rate = frame.split("\n").find((l) => l.startsWith("msgs/s")) ?? "";
+    const spark = /[▁▂▃▄▅▆▇█]+/.exec(rate)?.[0] ?? "";
+    assert.equal(spark.length, 3, `one point per second: ${JSON.stringify(spark)}`);
+  });
+
   test("closed while ink is still loading: the notice and the last frame are drawn all the same", async () => {
     const out = new FakeStream(true);
     const p = createProgress({ stream: out.asStream(), interactive: true, color: false });

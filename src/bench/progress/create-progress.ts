@@ -72,8 +72,11 @@ function liveProgress(options: ProgressOptions): Progress {
       if (closed) return;
       if (fallback !== undefined) return fallback.update(s);
       // A new run (or scenario) starts its own sparkline.
-      if (snapshot !== undefined && (snapshot.run !== s.run || snapshot.label !== s.label)) history = [];
-      history = [...history.slice(-(HISTORY - 1)), s.throughput];
+      const fresh = snapshot === undefined || snapshot.run !== s.run || snapshot.label !== s.label;
+      if (fresh) history = [];
+      // One point per second of the run: updates within a second (several a second) refresh its point.
+      if (!fresh && Math.floor(s.elapsedS) === Math.floor(snapshot!.elapsedS) && history.length > 0) history = [...history.slice(0, -1), s.throughput];
+      else history = [...history.slice(-(HISTORY - 1)), s.throughput];
       snapshot = s;
       draw();
     },
