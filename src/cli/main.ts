@@ -63,6 +63,40 @@ interface ServeFlags {
   requestTimeoutMs?: number;
   keepAliveTimeoutMs?: number;
   idleTimeoutMs?: number;
+  redis?: string;
+  nodeId?: string;
+  redisPrefix?: string;
+  sessionKey?: string;
+}
+
+/** `--redis`: checked here, so a URL that is not redis:// is a usage error (exit 2). */
+function parseRedisUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`expected redis://HOST:PORT, got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== "redis:" && url.protocol !== "rediss:") throw new InvalidArgumentError(`expected redis://HOST:PORT (or rediss://), got ${url.protocol}//…`);
+  if (url.hostname === "") throw new InvalidArgumentError(`expected redis://HOST:PORT, got no host in ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** `--node-id`: the characters a node id may have in Redis keys and channels. */
+function parseNodeId(value: string): string {
+  if (!/^[\w.:-]{1,64}$/.test(value)) throw new InvalidArgumentError("expected 1-64 characters of A-Z a-z 0-9 _ . : -");
+  return value;
+}
+
+function parseRedisPrefix(value: string): string {
+  if (value === "") throw new InvalidArgumentError("expected a non-empty prefix");
+  return value;
+}
+
+/** `--session-key`: as long as the session store requires. */
+function parseSessionKey(value: string): string {
+  if (Buffer.byteLength(value) < 16) throw new InvalidArgumentError("expected at least 16 bytes");
+  return value;
 }
 
 /** `--allowed-hosts a.test,.b.test`: checked here, so a bad name is a usage error (exit 2). */
@@ -131,6 +165,18 @@ program
   .option("--request-timeout-ms <ms>", "a whole request must arrive within this, else 408; held polls are not cut (default: 30000)", parsePositiveInt)
   .option("--keep-alive-timeout-ms <ms>", "close an idle keep-alive connection after this (default: 5000)", parsePositiveInt)
   .option("--idle-timeout-ms <ms>", "cut an HTTP connection silent this long; > the 20 s long-poll (default: 60000)", parsePositiveInt)
+  .addOption(
+    new Option("--redis <url>", "be a node of a cluster on this Redis (redis://HOST:PORT[/DB]): users, pushes and presence shared with every chsk serve on it")
+      .env("CHSK_REDIS_URL")
+      .argParser(parseRedisUrl),
+  )
+  .option("--node-id <name>", "with --redis: this node's name in the cluster (default: HOSTNAME-PID)", parseNodeId)
+  .option("--redis-prefix <prefix>", 'with --redis: prefix of every key and channel, so several clusters can share one Redis (default: "chsk:")', parseRedisPrefix)
+  .addOption(
+    new Option("--session-key <key>", "the key that signs session cookies, 16+ bytes; every node of a cluster needs the same one (default: ~/.chsk/session-secret)")
+      .env("CHSK_SESSION_SECRET")
+      .argParser(parseSessionKey),
+  )
   .addHelpText(
     "after",
     `
@@ -145,7 +191,15 @@ POST /logout, GET /api/stats. Demo events: [:demo/echo x], [:demo/whoami],
 /dashboard.
 
 Sessions are signed cookies, so they survive restarts; the key is
-$CHSK_SESSION_SECRET, else ~/.chsk/session-secret (created on first run).
+--session-key (or $CHSK_SESSION_SECRET), else ~/.chsk/session-secret
+(created on first run).
+
+Several servers can share their users: start each with the same --redis and
+--session-key (and its own --node-id). A push from any node reaches the
+user's tabs on every node, presence is cluster-wide, and an Ajax client's
+polls may land on any node (no sticky sessions). It waits for Redis before
+printing the listening line and exits 1 (CHSK_ERR_CLUSTER) if it can't
+reach it; /api/stats and the dashboard then show the cluster.
 
 Who sees whom: on loopback (the default host) the dashboard and /api/stats
 are open to requests addressed to localhost or a loopback address (any port)
@@ -160,7 +214,10 @@ The inspector stream (every client's frames, for chsk inspect --attach) is
 off unless --allow-inspect or --inspect-token is given, and always needs its
 token, on loopback too: Authorization: Bearer <token> on GET /chsk-inspect.`,
   )
-  .action(async (flags: ServeFlags) => {
+  .action(async (flags: ServeFlags, cmd: Command) => {
+    if (flags.redis === undefined && (flags.nodeId !== undefined || flags.redisPrefix !== undefined)) {
+      cmd.error(`error: ${flags.nodeId !== undefined ? "--node-id" : "--redis-prefix"} needs --redis`);
+    }
     const code = await runServe(
       {
         host: flags.host,
@@ -191,6 +248,8 @@ token, on loopback too: Authorization: Bearer <token> on GET /chsk-inspect.`,
           keepAliveTimeoutMs: flags.keepAliveTimeoutMs,
           idleTimeoutMs: flags.idleTimeoutMs,
         },
+        ...(flags.redis === undefined ? {} : { cluster: { redis: flags.redis, nodeId: flags.nodeId, prefix: flags.redisPrefix } }),
+        sessionKey: flags.sessionKey,
         // The demo page (/), the dashboard (/dashboard) and /chsk-client.js.
         web: webUi(),
       },

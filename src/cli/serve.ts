@@ -6,6 +6,9 @@ import { isIP } from "node:net";
 import { httpUrl, startReferenceServer, type ReferenceServer, type WebHook, type WebHookFactory } from "../server/demo/app.js";
 import { createLogger, type LogFormat, silentLogger } from "../server/demo/logger.js";
 import type { PackerName } from "../core/packers/index.js";
+import { redisCluster } from "../server/cluster/redis.js";
+import type { ClusterOption } from "../server/cluster/types.js";
+import { ChskError } from "../core/protocol/errors.js";
 import { type CliIo, ExitCode } from "./exit-codes.js";
 
 export interface ServeOptions {
@@ -49,6 +52,22 @@ export interface ServeOptions {
   limits?: ServeLimits;
   /** HTTP timeouts (`startReferenceServer` options of the same names); unset: its defaults. */
   timeouts?: ServeTimeouts;
+  /** Be a node of a cluster on this Redis (`--redis`, `--node-id`, `--redis-prefix`). @default a server of its own */
+  cluster?: ServeCluster;
+  /**
+   * The key that signs session cookies (`--session-key`, `$CHSK_SESSION_SECRET`);
+   * every node of a cluster needs the same one. @default `~/.chsk/session-secret`
+   */
+  sessionKey?: string | undefined;
+}
+
+export interface ServeCluster {
+  /** `redis://host:port[/db]` (or `rediss://`). */
+  redis: string;
+  /** @default `${hostname}-${pid}` */
+  nodeId?: string | undefined;
+  /** Prefix of every key and channel. @default "chsk:" */
+  prefix?: string | undefined;
 }
 
 export interface ServeLimits {
@@ -116,6 +135,32 @@ export function inspectNote(url: string, path: string, token: string, generated:
 `;
 }
 
+/** A Redis URL fit for logs: any password masked. */
+export function redisForDisplay(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password === "") return url;
+    u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Which cluster this node joined; and, unless a key was given, that the
+ * other nodes can only read its session cookies if they sign with the
+ * same key (on one machine they share `~/.chsk/session-secret`, on
+ * several they don't).
+ */
+export function clusterNote(c: ServeCluster, nodeId: string, sessionKeyGiven: boolean): string {
+  const where = `${redisForDisplay(c.redis)}${c.prefix === undefined ? "" : ` (prefix ${c.prefix})`}`;
+  const key = sessionKeyGiven
+    ? ""
+    : "note:      sessions are signed with this machine's key (~/.chsk/session-secret): nodes on other machines need the same --session-key\n";
+  return `cluster:   node ${nodeId} via ${where}\n${key}`;
+}
+
 /** Beyond loopback the token is the only way in: said even with --quiet. */
 function tokenNote(url: string, token: string, quiet: boolean): string {
   const link = quiet ? `dashboard: ${dashboardUrl(url, token)}\n` : "";
@@ -128,6 +173,21 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
     : createLogger({ format: options.logFormat ?? "text", write: (line) => void deps.stderr.write(`${line}\n`) });
   const host = options.host ?? "127.0.0.1";
   const port = options.port ?? 8090;
+  let cluster: ClusterOption | undefined;
+  if (options.cluster !== undefined) {
+    const c = options.cluster;
+    try {
+      cluster = redisCluster({
+        url: c.redis,
+        ...(c.nodeId === undefined ? {} : { nodeId: c.nodeId }),
+        ...(c.prefix === undefined ? {} : { prefix: c.prefix }),
+      });
+    } catch (e) {
+      // A bad URL, node id or prefix.
+      deps.stderr.write(`chsk serve: ${e instanceof Error ? e.message : String(e)}\n`);
+      return ExitCode.USAGE;
+    }
+  }
   let server: ReferenceServer;
   try {
     server = await startReferenceServer({
@@ -142,6 +202,8 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
       publicDashboard: options.publicDashboard ?? false,
       ...(options.allowedHosts === undefined ? {} : { allowedHosts: options.allowedHosts }),
       ...(options.inspectToken !== undefined || options.allowInspect === true ? { inspect: { token: options.inspectToken } } : {}),
+      ...(cluster === undefined ? {} : { cluster }),
+      ...(options.sessionKey === undefined ? {} : { sessionSecret: options.sessionKey }),
       serverOptions: definedOnly(options.limits ?? {}),
       ...definedOnly(options.timeouts ?? {}),
       ...(options.web === undefined ? {} : { web: options.web }),
@@ -151,6 +213,10 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
     if (e instanceof RangeError) {
       deps.stderr.write(`chsk serve: ${e.message}\n`);
       return ExitCode.USAGE;
+    }
+    if (e instanceof ChskError && e.code === "CHSK_ERR_CLUSTER" && options.cluster !== undefined) {
+      deps.stderr.write(`chsk serve: cannot join the cluster at ${redisForDisplay(options.cluster.redis)}: ${e.message} (${e.code})\n`);
+      return ExitCode.FAILED;
     }
     const code = (e as { code?: unknown }).code;
     const why = e instanceof Error ? e.message : String(e);
@@ -163,7 +229,11 @@ export async function runServe(options: ServeOptions, deps: ServeDeps): Promise<
   if (!options.quiet) deps.stdout.write(startHints(browse, options, server.dashboardToken));
   if (server.dashboardToken !== undefined && options.web !== undefined) deps.stdout.write(tokenNote(browse, server.dashboardToken, options.quiet ?? false));
   if (server.inspector !== undefined) deps.stdout.write(inspectNote(browse, server.inspector.path, server.inspector.token, options.inspectToken === undefined));
+  if (options.cluster !== undefined && server.chsk.cluster !== null && !options.quiet) {
+    deps.stdout.write(clusterNote(options.cluster, server.chsk.cluster.nodeId, options.sessionKey !== undefined));
+  }
   log.info("ready", {
+    ...(server.chsk.cluster === null ? {} : { node: server.chsk.cluster.nodeId }),
     packer: server.chsk.packer.name,
     csrf: options.csrf ?? true,
     allowedOrigins: options.allowedOrigins === undefined || options.allowedOrigins === "all" ? "all" : options.allowedOrigins.join(","),

@@ -112,7 +112,7 @@ export class ClusterLink {
     try {
       await this.engine.start(this.nodeId, {
         message: (m) => this.#onMessage(m),
-        disconnected: () => this.#down(new Error("connection lost")),
+        disconnected: () => this.#fail(new Error("connection to the store lost"), 0),
         reconnected: () => void this.#resync(),
       });
     } catch (e) {
@@ -255,16 +255,26 @@ export class ClusterLink {
     ]);
   }
 
+  /**
+   * Heartbeats and reaps run every second whatever happens: during an
+   * outage they are not counted as failures (only what carried work is),
+   * though the first one may be what reveals the outage.
+   */
+  async #background<T>(run: () => Promise<T>, fallback: T): Promise<T> {
+    if (this.#outage) return this.engine.isReady ? run().catch(() => fallback) : fallback;
+    return this.#step(run, fallback);
+  }
+
   async #beat(): Promise<void> {
     const snap = this.#host.snapshot();
-    const forgotten = await this.#step(() => this.engine.heartbeat(this.nodeId, this.#opt.nodeTtlMs, snap.report), false);
+    const forgotten = await this.#background(() => this.engine.heartbeat(this.nodeId, this.#opt.nodeTtlMs, snap.report), false);
     // Reaped while alive (a pause longer than the TTL): the others closed our users; register them again.
     if (forgotten && this.#registered && !this.#outage) await this.#register(true).catch((e: unknown) => this.#fail(e, 0));
     this.#registered = true;
   }
 
   async #reap(): Promise<void> {
-    const closed = await this.#step(() => this.engine.reap(this.#host.graceMs.ws, 1000), [] as string[]);
+    const closed = await this.#background(() => this.engine.reap(this.#host.graceMs.ws, 1000), [] as string[]);
     for (const uid of closed) this.#host.uidport(false, decodeUid(uid), null);
   }
 

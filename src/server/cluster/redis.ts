@@ -142,6 +142,7 @@ class RedisEngine implements ClusterEngine {
   #events: ClusterEngineEvents | null = null;
   #wasReady = false;
   #lost = false;
+  #lastError: Error | null = null;
   readonly #probes = new Map<string, () => void>();
   #closed = false;
 
@@ -167,8 +168,11 @@ class RedisEngine implements ClusterEngine {
       this.#sub = new Redis(o.url!, { ...common, enableOfflineQueue: true });
     }
     for (const [name, source] of Object.entries(SCRIPTS)) this.#cmd.defineCommand(name, { numberOfKeys: 0, lua: source });
-    // ioredis emits 'error' for every failed attempt; the node reports the outage once, through its counters.
-    this.#cmd.on("error", () => {});
+    // ioredis emits 'error' for every failed attempt; the node reports the outage once, through its
+    // counters. The last one names the cause (ECONNREFUSED…) that a failed start reports.
+    this.#cmd.on("error", (e: Error) => {
+      this.#lastError = e;
+    });
     this.#sub.on("error", () => {});
   }
 
@@ -224,7 +228,8 @@ class RedisEngine implements ClusterEngine {
     } catch (e) {
       await this.close();
       if (e instanceof ChskError) throw e;
-      throw new ChskError("CHSK_ERR_CLUSTER", `Could not connect to Redis: ${(e as Error).message}`, { cause: e });
+      const cause = this.#lastError ?? (e as Error);
+      throw new ChskError("CHSK_ERR_CLUSTER", `Could not connect to Redis: ${cause.message}`, { cause });
     } finally {
       clearTimeout(timer);
     }

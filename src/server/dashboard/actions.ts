@@ -34,7 +34,7 @@ export interface DashboardLogger {
 }
 
 export interface ActionContext {
-  chsk: Pick<ChskServer, "clients" | "closeClient">;
+  chsk: Pick<ChskServer, "clients" | "closeClient"> & Partial<Pick<ChskServer, "cluster">>;
   push: (uid: Uid, event: ChskEvent) => void;
   actionToken: string;
   log: DashboardLogger;
@@ -101,10 +101,12 @@ export async function pushAction(req: IncomingMessage, res: ServerResponse, ctx:
   if (typeof text !== "string") return sendJson(res, 400, { error: 'event must be EDN text, like "[:demo/msg {:text \\"hi\\"}]"', field: "event" });
   const read = readEventEdn(text);
   if (!read.ok) return sendJson(res, 400, { error: read.error, field: "event" });
+  // This node's clients; a cluster node's push also reaches the user's clients on the others, which it can't count.
   const clients = ctx.chsk.clients().filter((c) => c.uid === uid).length;
+  const clustered = (ctx.chsk.cluster ?? null) !== null;
   ctx.push(uid, read.event);
   ctx.log.info("dashboard push", { uid, event: read.event[0], clients });
-  sendJson(res, 200, { ok: true, clients });
+  sendJson(res, 200, clustered ? { ok: true, clients, cluster: true } : { ok: true, clients });
 }
 
 export async function disconnectAction(req: IncomingMessage, res: ServerResponse, ctx: ActionContext): Promise<void> {

@@ -157,6 +157,55 @@ export interface FeedTotals {
   slowConsumers: number;
 }
 
+/** One node of the cluster, as the panel lists it. */
+export interface ClusterNodeSummary {
+  /** The node's id; for a `"counts"` dashboard `#1`, `#2`, … (an id may carry a host name and pid). */
+  nodeId: string;
+  users: number;
+  clients: { ws: number; ajax: number };
+  /** ms since epoch; `null` when the node reported nothing. */
+  startedAt: number | null;
+  alive: boolean;
+  /** The node this dashboard is served by. */
+  self: boolean;
+}
+
+/**
+ * A clustered server's cluster (`createServer({ cluster })`): the nodes,
+ * cluster-wide user counts, and this node's cluster counters. Absent on a
+ * server that is not clustered.
+ */
+export interface ClusterPanel {
+  /** This node's id (`#n` for a `"counts"` dashboard, matching its row in `nodes`). */
+  nodeId: string;
+  /** `redis`, … */
+  engine: string;
+  /** `down` while the store is unreachable (this node then serves only its own clients). */
+  status: "starting" | "ready" | "down" | "closed";
+  /** When `nodes` and `users` were read from the store (ms since epoch); `0`: not yet. */
+  at: number;
+  nodes: ClusterNodeSummary[];
+  /** Users connected anywhere in the cluster, by transport. */
+  users: { ws: number; ajax: number; any: number };
+  /** This node's counters since it started (see `ClusterStats`). */
+  counters: {
+    published: number;
+    received: number;
+    queued: number;
+    taken: number;
+    expired: number;
+    queueFull: number;
+    failures: number;
+    lostEvents: number;
+    lostQueued: number;
+    resyncs: number;
+  };
+  /** The last failure: its code, and (unless identities are hidden) its text. */
+  lastError: { code: string; message?: string; at: number } | null;
+  /** Why the last read of the store failed: `nodes` and `users` are then from `at`. Absent for `"counts"`. */
+  readError?: string | null;
+}
+
 export interface TickMessage {
   at: number;
   rate: RatePoint & { bytesIn: number; bytesOut: number; replies: number; errors: number };
@@ -171,6 +220,8 @@ export interface TickMessage {
   lifecycle: LifecycleEntry[];
   /** Lifecycle events dropped since the previous message (floods). */
   lifecycleDropped: number;
+  /** The cluster, when the server is clustered (its nodes and users as last read, at most a second or two old). */
+  cluster?: ClusterPanel;
 }
 
 export interface HelloMessage {
@@ -185,6 +236,8 @@ export interface HelloMessage {
   lifecycle: LifecycleEntry[];
   stats: ServerStats;
   totals: FeedTotals;
+  /** The cluster, when the server is clustered and it has been read already. */
+  cluster?: ClusterPanel;
 }
 
 export interface FeedMessages {

@@ -23,8 +23,10 @@
  */
 import { systemClock, type Cancel, type Clock, type Unsubscribe } from "../../core/clock.js";
 import type { ChskServer, ServerTapEvent } from "../types.js";
+import { clusterPanel, clusterView, type ClusterViewSource } from "./cluster-view.js";
 import type {
   ClientView,
+  ClusterPanel,
   DashboardAccessLevel,
   FeedMessages,
   FeedTotals,
@@ -40,10 +42,10 @@ import type {
 } from "./feed-types.js";
 import { describeFrame, type KeptFrame } from "./frame-sample.js";
 import { LatencyWindow } from "./latency-window.js";
-import { countsOnlyUsers, redactFrame, redactLifecycle, redactStats, redactTick } from "./redact.js";
+import { countsOnlyUsers, redactCluster, redactFrame, redactLifecycle, redactStats, redactTick } from "./redact.js";
 
-/** What the feed needs from a chsk server (all public API). */
-export type FeedSource = Pick<ChskServer, "tap" | "clients" | "connectedUids" | "packer">;
+/** What the feed needs from a chsk server (all public API); `cluster` when it is clustered. */
+export type FeedSource = Pick<ChskServer, "tap" | "clients" | "connectedUids" | "packer"> & Partial<Pick<ChskServer, "cluster">>;
 
 /** Receives feed messages; the SSE endpoint serialises them. */
 export interface FeedSink {
@@ -89,6 +91,13 @@ export interface DashboardFeedOptions {
    * counts the errors it sees while tapping.
    */
   totals?: () => FeedTotals;
+  /**
+   * Where the cluster panel's nodes and users come from, when the server is
+   * clustered (the app may share the view it reads for its own stats).
+   * Read once a second while tapping, never on a frame's path.
+   * @default clusterView(server.cluster) when the server is clustered
+   */
+  cluster?: ClusterViewSource;
 }
 
 export interface DashboardFeed {
@@ -141,6 +150,8 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
   const lingerMs = options.lingerMs ?? 5_000;
   const latencyWindowS = options.latencyWindowS ?? 60;
   const startedAt = clock.now();
+  const cluster: ClusterViewSource | undefined =
+    options.cluster ?? (server.cluster === undefined || server.cluster === null ? undefined : clusterView(server.cluster, { clock }));
 
   const sinks = new Set<FeedSink>();
   /** What one stretch of tapping keeps: made by `startTap`, let go by `stopTap` (nothing held unwatched). */
@@ -267,6 +278,12 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
     };
   }
 
+  /** The cluster as last read; each tick asks for a fresh read, which the next tick shows. */
+  function clusterNow(): ClusterPanel | undefined {
+    const v = cluster?.latest();
+    return v === undefined ? undefined : clusterPanel(v);
+  }
+
   function users(filter = "", access: DashboardAccessLevel = "read"): UsersMessage {
     if (access === "counts") return countsOnlyUsers(allUsers(""));
     return allUsers(filter);
@@ -348,6 +365,8 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
     reservoir = [];
     lifecycle = [];
     if (sinks.size > 0) {
+      void cluster?.get();
+      const clusterMsg = clusterNow();
       const msg: TickMessage = {
         at: now,
         rate,
@@ -358,6 +377,7 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
         totals: currentTotals(),
         lifecycle: msgLifecycle,
         lifecycleDropped: dropped,
+        ...(clusterMsg === undefined ? {} : { cluster: clusterMsg }),
       };
       let redacted: TickMessage | undefined;
       for (const sink of sinks) sink.send("tick", sink.access === "counts" ? (redacted ??= redactTick(msg)) : msg);
@@ -386,6 +406,8 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
     lifecycle = [];
     lastOut = undefined;
     untap = server.tap(onTap);
+    // The first tick then has the cluster to show.
+    void cluster?.get();
     armTick();
   }
 
@@ -430,6 +452,8 @@ export function createDashboardFeed(options: DashboardFeedOptions): DashboardFee
         stats: identities ? stats() : redactStats(stats()),
         totals: currentTotals(),
       };
+      const c = clusterNow();
+      if (c !== undefined) hello.cluster = identities ? c : redactCluster(c);
       if (sink.access === "admin" && options.actionToken !== undefined) hello.actionToken = options.actionToken;
       sink.send("hello", hello);
       sink.send("users", users(sink.filter, sink.access));

@@ -197,6 +197,7 @@ export function mountDashboard(chsk: ChskServer, options: DashboardOptions = {})
       home: links[0]?.href ?? base,
       nav,
       meta: `packer ${chsk.packer.name}`,
+      clustered: (chsk.cluster ?? null) !== null,
     });
     sendPage(res, 200, html, req.method === "HEAD");
   }

@@ -14,9 +14,47 @@ export interface DashboardPageOptions {
   home: string;
   nav: NavLink[];
   meta: string;
+  /** The server is a cluster node: the page gets the cluster panel. @default false */
+  clustered?: boolean;
 }
 
 const MODE_LABEL = { admin: "admin", read: "read-only", counts: "counts only" } as const;
+
+const COUNTERS: [id: string, label: string, title: string][] = [
+  ["published", "published", "Push batches this node handed to the cluster store"],
+  ["received", "received", "Push batches this node received from other nodes"],
+  ["queued", "queued", "Frames queued for Ajax clients between polls (or WebSockets reconnecting)"],
+  ["taken", "taken", "Queued frames taken by this node's polls and sockets"],
+  ["expired", "expired", "Queued frames whose client did not come back in time"],
+  ["queueFull", "queue full", "Frames dropped because a client's queue was full"],
+  ["failures", "failures", "Cluster steps that failed (the store unreachable)"],
+  ["lostEvents", "lost events", "Pushed WebSocket batches that may not have reached other nodes' clients (this node's clients got them)"],
+  ["lostQueued", "lost queued", "Pushed Ajax batches that could not be queued for clients polling other nodes (this node's clients got them)"],
+  ["resyncs", "resyncs", "Times the store came back and this node registered again"],
+];
+
+/** Nodes, cluster-wide users and this node's counters; filled in by the page from the feed's `cluster`. */
+const clusterCard = (): string => `<section class="card cluster-card" id="cluster" data-status="starting" aria-labelledby="cluster-h">
+    <div class="cluster-head">
+      <h2 id="cluster-h">Cluster</h2>
+      <span class="pill" id="cluster-status" data-state="starting">starting</span>
+      <span class="muted small" id="cluster-meta"></span>
+    </div>
+    <p class="banner bad" id="cluster-banner" role="status" hidden></p>
+    <div class="cluster-body">
+      <div class="cluster-users"><span class="stat-label">Users in the cluster</span><span class="stat-value" id="c-users">–</span><span class="stat-sub" id="c-users-sub"></span></div>
+      <dl class="counters" aria-label="This node's cluster counters">
+${COUNTERS.map(([id, label, title]) => `        <div class="counter" title="${escapeHtml(title)}"><dt>${label}</dt><dd id="c-${id}">0</dd></div>`).join("\n")}
+      </dl>
+    </div>
+    <div class="table-wrap">
+      <table class="nodes" id="cluster-nodes">
+        <thead><tr><th>Node</th><th class="num">Users</th><th class="num">WS clients</th><th class="num">Ajax clients</th><th>Started</th><th>Alive</th></tr></thead>
+        <tbody id="cluster-nodes-body"></tbody>
+      </table>
+      <p class="empty-note muted" id="cluster-empty">Reading the cluster…</p>
+    </div>
+  </section>`;
 
 export function dashboardPage(o: DashboardPageOptions): string {
   const { access, notes } = o.config;
@@ -40,7 +78,9 @@ export function dashboardPage(o: DashboardPageOptions): string {
     <div class="stat"><span class="stat-label">Uptime</span><span class="stat-value" id="s-uptime">–</span><span class="stat-sub" id="s-uptime-sub"></span></div>
     <div class="stat"><span class="stat-label">Memory</span><span class="stat-value" id="s-memory">–</span><span class="stat-sub" id="s-memory-sub">RSS</span></div>
   </section>
-
+${o.clustered === true ? `
+  ${clusterCard()}
+` : ""}
   <section class="card chart-card" aria-labelledby="chart-h">
     <h2 id="chart-h">Frames per second</h2>
     <div id="chart" class="chart"></div>

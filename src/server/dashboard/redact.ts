@@ -3,7 +3,7 @@
  * user id, client id and error text taken out (absent, not blanked, so the
  * page can't mistake a hidden uid for the anonymous group).
  */
-import type { FrameSample, LifecycleEntry, ServerStats, TickMessage, UsersMessage } from "./feed-types.js";
+import type { ClusterPanel, FrameSample, LifecycleEntry, ServerStats, TickMessage, UsersMessage } from "./feed-types.js";
 
 export function redactFrame(f: FrameSample): FrameSample {
   const { uid: _uid, clientId: _clientId, ...rest } = f;
@@ -26,11 +26,30 @@ export function countsOnlyUsers(m: UsersMessage): UsersMessage {
   return { at: m.at, counts: m.counts, users: [], matching: 0, filter: "", identities: false };
 }
 
-export function redactTick(t: TickMessage): TickMessage {
+/**
+ * Node ids become `#1`, `#2`, … (in the panel's order; the default id is
+ * `host-pid`, and the pid is hidden here as in `redactStats`), error texts
+ * (they name hosts and ports) go; the counts stay.
+ */
+export function redactCluster(c: ClusterPanel): ClusterPanel {
+  const { readError: _readError, lastError, ...rest } = c;
+  const nodes = c.nodes.map((n, i) => ({ ...n, nodeId: `#${i + 1}` }));
+  const self = nodes.find((n) => n.self);
   return {
-    ...t,
+    ...rest,
+    nodeId: self?.nodeId ?? "#?",
+    nodes,
+    lastError: lastError === null ? null : { code: lastError.code, at: lastError.at },
+  };
+}
+
+export function redactTick(t: TickMessage): TickMessage {
+  const { cluster, ...rest } = t;
+  return {
+    ...rest,
     frames: t.frames.map(redactFrame),
     lifecycle: t.lifecycle.map(redactLifecycle),
     stats: redactStats(t.stats),
+    ...(cluster === undefined ? {} : { cluster: redactCluster(cluster) }),
   };
 }

@@ -10,7 +10,7 @@
  * | `POST /login`      | form `uid=…` (or `user-id=…`) or JSON `{"uid": …}` → `{uid, csrfToken}` + a new session cookie |
  * | `GET /csrf`        | the current session's token, creating an anonymous session if needed → `{uid, csrfToken}` |
  * | `POST /logout`     | drops the session, clears the cookie → `{ok: true}`                  |
- * | `GET /api/stats`   | {@link StatsSnapshot} as JSON; {@link CountsOnlySnapshot} to a request the visibility rule hides identities from |
+ * | `GET /api/stats`   | {@link StatsSnapshot} as JSON (with `cluster` on a cluster node); {@link CountsOnlySnapshot} to a request the visibility rule hides identities from |
  * | anything else      | the optional `web` hook, then (for `GET /`) a plain index, else 404  |
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
@@ -24,10 +24,12 @@ import { BodyTooLarge, parseCookies, parseFields, readBody, sendJson, sendText }
 import { type Logger, silentLogger } from "./logger.js";
 import { demoHandler } from "./router.js";
 import { SESSION_COOKIE, type Session, SessionStore, sessionCookie } from "./sessions.js";
-import { type CountsOnlySnapshot, countsOnly, StatsCollector, type StatsSnapshot } from "./stats.js";
+import { clusterSnapshot, type CountsOnlySnapshot, countsOnly, StatsCollector, type StatsSnapshot } from "./stats.js";
 import { createVisibility } from "./visibility.js";
 import { requestTarget } from "../web/request-target.js";
 import type { DashboardAccess } from "../dashboard/mount-dashboard.js";
+import { clusterView, type ClusterViewSource } from "../dashboard/cluster-view.js";
+import type { ClusterOption } from "../cluster/types.js";
 import { randomBytes } from "node:crypto";
 import { type Inspector, mountInspector } from "../inspect/mount-inspector.js";
 
@@ -38,6 +40,8 @@ export interface WebContext {
   /** The session a request's cookie points at, if any. */
   sessionOf(req: IncomingMessage): Session | undefined;
   stats(): StatsSnapshot;
+  /** A cluster node's view of its cluster (read at most once a second, shared with `/api/stats`); null when not clustered. */
+  cluster: ClusterViewSource | null;
   /** The errors and slow-consumer drops counted since the server started (as `/api/stats` counts them); cheap. */
   errorTotals(): { errors: number; slowConsumers: number };
   /** Push through the app (counted in `/api/stats` `events.out`). */
@@ -142,6 +146,16 @@ export interface ReferenceServerOptions {
    * @default not mounted
    */
   inspect?: { token?: string | undefined };
+  /**
+   * Make this server a node of a cluster (`redisCluster({ url, nodeId })`):
+   * pushes and presence are shared with the other nodes, `/api/stats` and
+   * the dashboard show the cluster. It resolves only once the node has
+   * joined; an unreachable store rejects it with `CHSK_ERR_CLUSTER`. The
+   * nodes must sign sessions with the same `sessionSecret`, or a cookie
+   * issued by one is refused by the others.
+   * @default null (a server of its own)
+   */
+  cluster?: ClusterOption | null;
   /** Extra chsk server options (timeouts, limits). `packer`/`userId`/`csrfToken`/`allowedOrigins` are set by the app. */
   serverOptions?: Partial<Omit<ServerOptions, "packer" | "userId" | "csrfToken" | "allowedOrigins">>;
   /** Aborting closes the server. */
@@ -248,7 +262,9 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     userId: (req) => sessionOfCookies(req.headers.cookie)?.uid ?? null,
     // No session → no reference token → 403, as in Sente.
     csrfToken: csrf ? (req) => sessionOfCookies(req.headers.cookie)?.csrfToken ?? null : null,
+    ...(options.cluster === undefined ? {} : { cluster: options.cluster }),
   });
+  const cluster = chsk.cluster === null ? null : clusterView(chsk.cluster);
   const stats = new StatsCollector(chsk, { packer: packer.name, csrf, sessions: () => sessions.size });
   let inspector: Inspector | undefined;
   let inspectToken: string | undefined;
@@ -290,12 +306,29 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   // client); a listener here stops the library's own once-per-code warn.
   chsk.on("error", () => {});
 
+  const cleanUp = async () => {
+    stopRouter();
+    stopTap();
+    stats.close();
+    await chsk.close();
+  };
+  // Joined before listening: no client reaches a node the cluster doesn't know yet.
+  if (chsk.cluster !== null) {
+    try {
+      await chsk.cluster.ready;
+    } catch (e) {
+      await cleanUp().catch(() => {});
+      throw e;
+    }
+  }
+
   let web: WebHook | undefined;
   const ctx: WebContext = {
     chsk,
     sessions,
     sessionOf,
     stats: () => stats.snapshot(),
+    cluster,
     errorTotals: () => ({ errors: stats.errors, slowConsumers: stats.slowConsumers }),
     push,
     broadcast,
@@ -306,10 +339,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
   try {
     web = typeof options.web === "function" ? await options.web(ctx) : options.web;
   } catch (e) {
-    stopRouter();
-    stopTap();
-    stats.close();
-    await chsk.close();
+    await cleanUp();
     throw e;
   }
 
@@ -340,6 +370,13 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     sendJson(res, 200, { ok: true }, { "set-cookie": sessionCookie(null) });
   }
 
+  /** This node's stats, and a cluster node's cluster (its store read at most once a second). */
+  async function statsFor(req: IncomingMessage): Promise<StatsSnapshot | CountsOnlySnapshot> {
+    const snapshot = stats.snapshot();
+    if (cluster !== null) snapshot.cluster = clusterSnapshot(await cluster.get());
+    return visibility.allows(req) ? snapshot : countsOnly(snapshot);
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse) {
     if (chsk.handleRequest(req, res)) return;
     if (inspector?.handleRequest(req, res)) return;
@@ -350,10 +387,7 @@ export async function startReferenceServer(options: ReferenceServerOptions = {})
     if (route === "POST /login") return login(req, res);
     if (route === "GET /csrf") return csrfRoute(req, res);
     if (route === "POST /logout") return logout(req, res);
-    if (route === "GET /api/stats") {
-      const snapshot: StatsSnapshot | CountsOnlySnapshot = visibility.allows(req) ? stats.snapshot() : countsOnly(stats.snapshot());
-      return sendJson(res, 200, snapshot);
-    }
+    if (route === "GET /api/stats") return sendJson(res, 200, await statsFor(req));
     // `/dashboard?token=T` (the link printed at start): a cookie, then the same page without the token.
     if (visibility.acceptTokenLink(req, res, "/dashboard")) return;
     if (web && (await web.handleRequest(req, res))) return;

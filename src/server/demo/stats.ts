@@ -3,6 +3,8 @@
  * `on("event")` plus the app's own pushes.
  */
 import type { Unsubscribe } from "../../core/clock.js";
+import type { ClusterStats } from "../cluster/types.js";
+import type { ClusterView } from "../dashboard/cluster-view.js";
 import type { ChskServer, Uid } from "../types.js";
 
 export interface StatsSnapshot {
@@ -39,6 +41,55 @@ export interface StatsSnapshot {
    */
   refused: number;
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
+  /** Present on a cluster node only (`chsk serve --redis`). The fields above stay this node's own. */
+  cluster?: ClusterSnapshot;
+}
+
+/**
+ * The cluster as one node sees it. `nodes`, `users`, `connected` and
+ * `connectedUids` come from the store, read at most once a second
+ * (`asOf`); `stats` is this node's, current.
+ */
+export interface ClusterSnapshot {
+  nodeId: string;
+  engine: string;
+  /** `down` while the store is unreachable: the node serves its own clients only. */
+  status: ClusterStats["status"];
+  /** Every node whose heartbeat has not been reaped, sorted by id, with what it last reported. */
+  nodes: { nodeId: string; users: number; clients: { ws: number; ajax: number }; startedAt: string | null; alive: boolean }[];
+  /** Users connected anywhere in the cluster (`connected.any`). */
+  users: number;
+  connected: { ws: number; ajax: number; any: number };
+  /** The cluster's users by transport; absent when identities are hidden (as `connectedUids` is). */
+  connectedUids?: { ws: Uid[]; ajax: Uid[]; any: Uid[] };
+  /** This node's cluster counters (published, received, queued, failures, lostEvents, …). */
+  stats: ClusterStats;
+  /** When `nodes`, `users` and `connected` were read; `null`: never yet. */
+  asOf: string | null;
+  /** Why the last read failed (then the above is from `asOf`); `null` when it did not. */
+  readError: string | null;
+}
+
+export function clusterSnapshot(v: ClusterView): ClusterSnapshot {
+  const u = v.connectedUids;
+  return {
+    nodeId: v.nodeId,
+    engine: v.engine,
+    status: v.status,
+    nodes: v.nodes.map((n) => ({
+      nodeId: n.nodeId,
+      users: n.users,
+      clients: { ...n.clients },
+      startedAt: n.startedAt === null ? null : new Date(n.startedAt).toISOString(),
+      alive: n.alive,
+    })),
+    users: u.any.length,
+    connected: { ws: u.ws.length, ajax: u.ajax.length, any: u.any.length },
+    connectedUids: { ws: [...u.ws], ajax: [...u.ajax], any: [...u.any] },
+    stats: v.stats,
+    asOf: v.at === 0 ? null : new Date(v.at).toISOString(),
+    readError: v.error,
+  };
 }
 
 const byteLength = (d: string | Uint8Array): number => (typeof d === "string" ? Buffer.byteLength(d) : d.byteLength);
@@ -136,10 +187,16 @@ export type CountsOnlySnapshot = Omit<StatsSnapshot, "connectedUids"> & {
 };
 
 export function countsOnly(s: StatsSnapshot): CountsOnlySnapshot {
-  const { connectedUids, ...rest } = s;
+  const { connectedUids, cluster, ...rest } = s;
   return {
     ...rest,
     users: { ws: connectedUids.ws.length, ajax: connectedUids.ajax.length, any: connectedUids.any.length },
     identities: "hidden",
+    ...(cluster === undefined ? {} : { cluster: withoutUids(cluster) }),
   };
+}
+
+function withoutUids(c: ClusterSnapshot): ClusterSnapshot {
+  const { connectedUids: _uids, ...rest } = c;
+  return rest;
 }

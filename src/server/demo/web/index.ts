@@ -73,7 +73,8 @@ export function webUi(overrides: Partial<Omit<WebUiOptions, "chsk">> = {}): WebH
       log: ctx.log,
       ...overrides,
       // The feed taps the server only while a dashboard watches; the error totals are the app's, since it started.
-      feed: { totals: () => ctx.errorTotals(), ...overrides.feed },
+      // A cluster node's panel reads the same cached view as /api/stats.
+      feed: { totals: () => ctx.errorTotals(), ...(ctx.cluster === null ? {} : { cluster: ctx.cluster }), ...overrides.feed },
     });
 }
 

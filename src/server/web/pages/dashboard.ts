@@ -8,6 +8,7 @@
  */
 import uPlot from "uplot";
 import type {
+  ClusterPanel,
   DashboardAccessLevel,
   FeedTotals,
   FrameSample,
@@ -130,6 +131,7 @@ function renderTick(t: TickMessage): void {
   }
   renderStats(t.stats);
   renderTotals(t.totals, t.rate.errors);
+  renderCluster(t.cluster);
   const note = byId("frames-note");
   setText(
     note,
@@ -152,6 +154,66 @@ function renderStats(s: HelloMessage["stats"]): void {
   setText(byId("s-memory-sub"), `RSS · heap ${bytes(s.heapUsedBytes)}`);
   const proc = s.node !== undefined ? `Node ${s.node} · pid ${s.pid} · ` : "";
   setText(byId("server-meta"), `${proc}${s.dashboards} ${s.dashboards === 1 ? "dashboard" : "dashboards"} watching`);
+}
+
+// --- Cluster ----------------------------------------------------------------
+
+/** Present only on a cluster node's page. */
+const clusterCard = document.getElementById("cluster");
+const STATUS_LABEL: Record<ClusterPanel["status"], string> = { starting: "starting", ready: "ready", down: "down", closed: "left" };
+const COUNTER_KEYS = ["published", "received", "queued", "taken", "expired", "queueFull", "failures", "lostEvents", "lostQueued", "resyncs"] as const;
+/** Counters that mean something went missing: highlighted once above zero. */
+const LOSS_KEYS = new Set<string>(["expired", "queueFull", "failures", "lostEvents", "lostQueued"]);
+let clusterRows = "";
+
+function nodeRow(n: ClusterPanel["nodes"][number]): HTMLTableRowElement {
+  return el(
+    "tr",
+    { "data-node-id": n.nodeId, "data-alive": String(n.alive), class: n.alive ? "node-row" : "node-row gone" },
+    el("td", { class: "node-cell" }, el("code", {}, bdi(n.nodeId)), n.self ? el("span", { class: "muted small" }, " this node") : null),
+    el("td", { class: "num" }, count(n.users)),
+    el("td", { class: "num" }, count(n.clients.ws)),
+    el("td", { class: "num" }, count(n.clients.ajax)),
+    el("td", {}, n.startedAt === null ? "–" : timeEl(n.startedAt)),
+    el("td", {}, el("span", { class: `badge ${n.alive ? "badge-alive" : "badge-gone"}`, title: n.alive ? "heartbeat current" : "heartbeat lapsed: being reaped" }, n.alive ? "alive" : "lapsed")),
+  );
+}
+
+function renderCluster(c: ClusterPanel | undefined): void {
+  if (clusterCard === null || c === undefined) return;
+  clusterCard.dataset["status"] = c.status;
+  const pill = byId("cluster-status");
+  pill.dataset["state"] = c.status;
+  setText(pill, STATUS_LABEL[c.status]);
+  const alive = c.nodes.filter((n) => n.alive).length;
+  setText(byId("cluster-meta"), `${c.engine} · node ${c.nodeId} · ${alive} ${alive === 1 ? "node" : "nodes"} alive`);
+  setText(byId("c-users"), count(c.users.any));
+  setText(byId("c-users-sub"), `ws ${count(c.users.ws)} · ajax ${count(c.users.ajax)}`);
+  for (const k of COUNTER_KEYS) {
+    const dd = byId(`c-${k}`);
+    setText(dd, count(c.counters[k]));
+    dd.classList.toggle("bad", LOSS_KEYS.has(k) && c.counters[k] > 0);
+  }
+  const banner = byId("cluster-banner");
+  if (c.status === "down") {
+    const why = c.lastError?.message ?? c.lastError?.code ?? "unreachable";
+    const lost = count(c.counters.lostEvents + c.counters.lostQueued);
+    const asOf = c.at > 0 ? [" The nodes and users below are as of ", timeEl(c.at), "."] : [];
+    banner.replaceChildren(`The cluster store is down (${why}): this node serves only its own clients; ${lost} pushed batches may not have reached other nodes' clients.`, ...asOf);
+    banner.hidden = false;
+  } else if (c.readError) {
+    banner.replaceChildren(`Could not read the cluster (${c.readError}); the nodes below are as of `, c.at > 0 ? timeEl(c.at) : "never", ".");
+    banner.hidden = false;
+  } else banner.hidden = true;
+  // A handful of nodes: rebuilt only when something in them changed.
+  const rows = JSON.stringify(c.nodes);
+  if (rows !== clusterRows) {
+    clusterRows = rows;
+    byId("cluster-nodes-body").replaceChildren(...c.nodes.map(nodeRow));
+  }
+  const empty = byId("cluster-empty");
+  empty.hidden = c.nodes.length > 0;
+  setText(empty, c.at === 0 ? "Reading the cluster…" : "No node has reported yet.");
 }
 
 // --- Users ------------------------------------------------------------------
@@ -225,7 +287,8 @@ function buildGroup(u: UserView, now: number): UserGroup {
 function renderUsers(m: UsersMessage): void {
   const c = m.counts;
   setText(byId("s-users"), count(c.users.any));
-  setText(byId("s-users-sub"), `ws ${count(c.users.ws)} · ajax ${count(c.users.ajax)}`);
+  // A cluster node's own users; the cluster's are in the cluster panel.
+  setText(byId("s-users-sub"), `ws ${count(c.users.ws)} · ajax ${count(c.users.ajax)}${clusterCard === null ? "" : " · this node"}`);
   setText(byId("s-conns"), count(c.clients.total));
   setText(byId("s-conns-sub"), `ws ${count(c.clients.ws)} · ajax ${count(c.clients.ajax)}`);
   if (!m.identities) {
@@ -398,6 +461,7 @@ function connect(): void {
     prependRows("life-body", h.lifecycle.map(lifecycleRow));
     renderStats(h.stats);
     renderTotals(h.totals);
+    renderCluster(h.cluster);
     setFeedState("live", "live");
     feedUp();
   });
@@ -433,14 +497,14 @@ class ActionError extends Error {
   }
 }
 
-async function act(path: string, body: unknown): Promise<{ clients?: number }> {
+async function act(path: string, body: unknown): Promise<{ clients?: number; cluster?: boolean }> {
   const res = await fetch(`${config.base}${path}`, {
     method: "POST",
     credentials: "same-origin",
     headers: { "content-type": "application/json", "x-chsk-dashboard": actionToken ?? "" },
     body: JSON.stringify(body),
   });
-  const answer = (await res.json().catch(() => ({}))) as { error?: string; field?: string; clients?: number };
+  const answer = (await res.json().catch(() => ({}))) as { error?: string; field?: string; clients?: number; cluster?: boolean };
   if (!res.ok) throw new ActionError(answer.error ?? `HTTP ${res.status}`, answer.field);
   return answer;
 }
@@ -501,7 +565,12 @@ pushForm?.addEventListener("submit", (e) => {
   clearFieldError();
   showResult("");
   act("/api/push", { uid, event }).then(
-    (answer) => showResult([`Pushed to ${answer.clients ?? 0} client(s) of `, bdi(uid), ` at ${clockTime(Date.now())}.`]),
+    (answer) =>
+      showResult(
+        answer.cluster === true
+          ? [`Pushed to `, bdi(uid), ` through the cluster (${answer.clients ?? 0} client(s) on this node) at ${clockTime(Date.now())}.`]
+          : [`Pushed to ${answer.clients ?? 0} client(s) of `, bdi(uid), ` at ${clockTime(Date.now())}.`],
+      ),
     (err: Error) => (err instanceof ActionError && err.field ? showFieldError(err.field === "uid" ? "uid" : "event", err.message) : showResult(err.message, true)),
   );
 });
