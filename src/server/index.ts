@@ -31,7 +31,7 @@ export {
   type InspectorHeartbeat,
 } from "./inspect/stream-lines.js";
 export { consoleLogger } from "./console-logger.js";
-export { redisCluster, type RedisClusterOptions } from "./cluster/redis.js";
+export { redisCluster, type RedisClusterOptions, type IoRedisLike } from "./cluster/redis.js";
 export { memoryCluster, createMemoryHub, type MemoryHub, type MemoryHubOptions, type MemoryClusterOptions } from "./cluster/memory.js";
 export type { ClusterOptions } from "./cluster/option.js";
 export type { ClusterEngine, ClusterNodeInfo, ClusterOption, ClusterStats, NodeReport } from "./cluster/types.js";

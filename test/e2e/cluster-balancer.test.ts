@@ -204,6 +204,15 @@ describe("three chsk serve --redis nodes behind haproxy round-robin", { timeout:
     assert.ok(victim >= 0);
     const survivors = nodes.filter((_, i) => i !== victim);
     await open(nodeUrl(victim), "erin", "ws");
+    // The node reports a connection to Redis just after the handshake: kill it only once the cluster knows both.
+    await waitFor(
+      async () => {
+        const any = (await statsOf(survivors[0]!.port)).cluster!.connectedUids?.any ?? [];
+        return any.includes("erin") && any.includes("frank") ? true : undefined;
+      },
+      10_000,
+      "the cluster knows erin and frank",
+    );
     await nodes[victim]!.stop("SIGKILL");
     await frank.client.whenOpen(); // reconnected through haproxy to a live node
     await waitFor(() => (frank.client.state.open ? true : undefined), 15_000, "frank back");

@@ -13,7 +13,7 @@
  * @example
  * const chsk = createServer({ csrfToken: null, cluster: redisCluster({ url: "redis://127.0.0.1:6379" }) });
  */
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { ChskError } from "../../core/protocol/errors.js";
 import type {
   ClusterEngine,
@@ -36,13 +36,21 @@ export interface RedisClusterOptions extends ClusterOptions {
   url?: string;
   /**
    * An ioredis client of yours (its options are yours too: chsk only
-   * duplicates it for the subscription). One of `url` / `client`.
+   * duplicates it for the subscription). One of `url` / `client`. Typed
+   * by shape, so chsk's types don't require ioredis's.
    */
-  client?: Redis;
+  client?: IoRedisLike;
   /** Prefix of every key and channel, so several apps can share one Redis. @default "chsk:" */
   prefix?: string;
   /** Gives up starting when Redis doesn't answer within this. @default 5000 */
   connectTimeoutMs?: number;
+}
+
+/** What chsk uses of an ioredis `Redis` instance (any ioredis 5/6 client fits). */
+export interface IoRedisLike {
+  duplicate(...args: never[]): unknown;
+  defineCommand(...args: never[]): unknown;
+  publish(...args: never[]): unknown;
 }
 
 type Step = (...args: (string | number | Buffer)[]) => Promise<unknown>;
@@ -135,8 +143,10 @@ const queued = (r: unknown): Queued => {
 class RedisEngine implements ClusterEngine {
   readonly kind = "redis";
   readonly #prefix: string;
-  readonly #cmd: Redis;
-  readonly #sub: Redis;
+  readonly #options: RedisClusterOptions;
+  /** Created by start(). */
+  #cmd!: Redis;
+  #sub!: Redis;
   readonly #owned: boolean;
   readonly #connectTimeoutMs: number;
   #events: ClusterEngineEvents | null = null;
@@ -147,8 +157,19 @@ class RedisEngine implements ClusterEngine {
   #closed = false;
 
   constructor(o: RedisClusterOptions) {
+    this.#options = o;
     this.#prefix = o.prefix ?? "chsk:";
     this.#connectTimeoutMs = o.connectTimeoutMs ?? 5000;
+    this.#owned = o.client === undefined;
+  }
+
+  /**
+   * Creates the two connections. ioredis is loaded here, not with
+   * `chsk/server` (about 250 ms and 25 MB that a server without a cluster
+   * shouldn't pay).
+   */
+  async #connections(): Promise<void> {
+    const o = this.#options;
     const common: RedisOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -158,12 +179,11 @@ class RedisEngine implements ClusterEngine {
       retryStrategy: (n) => Math.min(50 * 2 ** Math.min(n, 5), 1000),
     };
     if (o.client !== undefined) {
-      this.#cmd = o.client;
-      this.#owned = false;
-      this.#sub = o.client.duplicate({ ...common, enableOfflineQueue: true });
+      this.#cmd = o.client as unknown as Redis;
+      this.#sub = this.#cmd.duplicate({ ...common, enableOfflineQueue: true });
     } else {
+      const { Redis } = await import("ioredis");
       this.#cmd = new Redis(o.url!, common);
-      this.#owned = true;
       // The subscriber may queue its SUBSCRIBE until connected (it is bounded: two channels).
       this.#sub = new Redis(o.url!, { ...common, enableOfflineQueue: true });
     }
@@ -177,11 +197,13 @@ class RedisEngine implements ClusterEngine {
   }
 
   get isReady(): boolean {
-    return this.#cmd.status === "ready";
+    return (this.#cmd as Redis | undefined)?.status === "ready";
   }
 
   async start(nodeId: string, events: ClusterEngineEvents): Promise<void> {
     this.#events = events;
+    await this.#connections();
+    if (this.#closed) throw new ChskError("CHSK_ERR_CLUSTER", "closed while starting");
     const inbox = `${this.#prefix}ch:n:${nodeId}`;
     const bcast = `${this.#prefix}ch:b`;
     this.#sub.on("messageBuffer", (_channel: Buffer, raw: Buffer) => {
@@ -350,6 +372,7 @@ class RedisEngine implements ClusterEngine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if ((this.#cmd as Redis | undefined) === undefined) return;
     this.#sub.disconnect();
     if (this.#owned) {
       // QUIT lets pending steps finish; a dead Redis gets a plain disconnect.
