@@ -18,13 +18,26 @@
  * connection hangs off it under a symbol), so a connection allocates no
  * closures.
  *
+ * Frames a connection sends in one tick (the replies to a burst of requests
+ * read in one 'data' event, the handshake and the frames kept for it, a push
+ * batch) leave in one `writev`: the first corks the TCP socket, and one
+ * `process.nextTick` for all such sockets uncorks them once the code running
+ * now is done. `ws` writes each frame with its own syscall otherwise, and on
+ * loopback that syscall was half the server's CPU per echo. Bytes and order
+ * are unchanged (a close frame queues behind the frames before it; `ws`
+ * ends the socket, which flushes, only after it); only the TCP segmentation
+ * is.
+ *
  * Slow consumers: before each frame, a socket that still has more than
  * `maxBufferedBytesPerClient` unsent (`bufferedAmount`: a peer that stopped
  * reading) is cut with `terminate()`, not closed: a close frame would wait
  * behind the backlog the peer is not reading, and the backlog would stay in
  * memory until `closeTimeoutMs`. The peer sees the TCP connection end
  * without a close frame (1006) and reconnects; the server reports 4001
- * (`CloseCode.SLOW_CONSUMER`) on the `conn:close` tap and the error.
+ * (`CloseCode.SLOW_CONSUMER`) on the `conn:close` tap and the error. Corked
+ * bytes count in `bufferedAmount` although nothing waits for the peer yet,
+ * so a socket over the limit while corked is flushed and looked at again:
+ * only what the kernel would not take counts, as without corking.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -45,6 +58,18 @@ const CLOSED_ANSWER: HttpAnswer = { status: 503, body: "CHSK_ERR_SERVER_CLOSED: 
 
 type ChskSocket = WebSocket & { [kConn]?: WsConn };
 
+/**
+ * Sockets corked in this tick, one entry per `cork()` still owed; the first
+ * entry schedules the one `process.nextTick` that uncorks them all. (A
+ * socket `ws` ended meanwhile is already uncorked: `end()` flushes, and the
+ * extra `uncork()` does nothing.)
+ */
+const corked: Duplex[] = [];
+function uncorkAll(): void {
+  for (let i = 0; i < corked.length; i++) corked[i]!.uncork();
+  corked.length = 0;
+}
+
 export class WsConn extends Entry {
   /**
    * A frame went in or out since the last keep-alive scan. The hot path
@@ -62,6 +87,8 @@ export class WsConn extends Entry {
   constructor(
     readonly host: WsTransport,
     readonly ws: ChskSocket,
+    /** The TCP socket under `ws` (corked while this tick's frames gather). */
+    readonly socket: Duplex,
     uid: Uid,
     clientId: string,
     req: Request,
@@ -86,13 +113,19 @@ export class WsConn extends Entry {
   deliver(frame: string | Uint8Array, now: number, wire: string | Uint8Array): boolean {
     const ws = this.ws;
     if (ws.readyState !== OPEN) return false;
-    const buffered = ws.bufferedAmount;
-    if (buffered > this.host.maxBuffered) {
+    const max = this.host.maxBuffered;
+    let buffered = ws.bufferedAmount;
+    if (buffered > max && this.socket.writableCorked !== 0) {
+      // This tick's frames count as unsent while corked: hand them to the kernel, then look again.
+      this.socket.uncork();
+      this.socket.cork();
+      buffered = ws.bufferedAmount;
+    }
+    if (buffered > max) {
       this.host.core.slowConsumer(this, buffered);
       return true;
     }
-    if (typeof wire === "string" || this.host.binary) ws.send(wire);
-    else ws.send(wire, TEXT);
+    this.send(wire);
     this.active = true;
     const core = this.host.core;
     const taps = core.taps;
@@ -103,9 +136,22 @@ export class WsConn extends Entry {
     return true;
   }
 
+  /** Sends one frame, held with the rest of this tick's (see the module comment). */
+  send(wire: string | Uint8Array): void {
+    const socket = this.socket;
+    if (socket.writableCorked === 0) {
+      socket.cork();
+      if (corked.push(socket) === 1) process.nextTick(uncorkAll);
+    }
+    if (typeof wire === "string" || this.host.binary) this.ws.send(wire);
+    else this.ws.send(wire, TEXT);
+  }
+
   cut(reason: string, code: number): void {
     this.closeReason ??= reason;
     this.cutCode = code;
+    // Frames sent earlier this tick still get whatever room the kernel has, as they did before corking.
+    if (this.socket.writableCorked !== 0) this.socket.uncork();
     this.ws.terminate();
   }
 
@@ -237,10 +283,10 @@ export class WsTransport implements ServerTransport {
     }
     if (socket.destroyed) return;
     const uid = a.uid;
-    this.#wss.handleUpgrade(raw, socket, head, (ws) => this.#open(ws, req, uid, handshakeData));
+    this.#wss.handleUpgrade(raw, socket, head, (ws) => this.#open(ws, socket, req, uid, handshakeData));
   }
 
-  #open(ws: ChskSocket, req: Request, uid: Uid, handshakeData: unknown): void {
+  #open(ws: ChskSocket, socket: Duplex, req: Request, uid: Uid, handshakeData: unknown): void {
     const core = this.core;
     ws.on("error", onError);
     let hs: string | Uint8Array;
@@ -256,14 +302,15 @@ export class WsTransport implements ServerTransport {
       return;
     }
     const now = core.clock.now();
-    const conn = new WsConn(this, ws, uid, req.clientId, req, now);
+    const conn = new WsConn(this, ws, socket, uid, req.clientId, req, now);
     // ~1 KB per idle connection unless the app asked to keep it.
     if (!core.opts.retainUpgradeRequest) req.release();
     else void req.remoteAddress; // cache it while the socket is open
     ws[kConn] = conn;
     ws.on("message", onMessage);
     ws.on("close", onClose);
-    ws.send(hs);
+    // Corked: the frames kept for this client (drained below) leave with it.
+    conn.send(hs);
     const taps = core.taps;
     if (taps.on) {
       const connId = taps.idOf(conn, "ws-");
@@ -455,6 +502,7 @@ export class WsTransport implements ServerTransport {
         }
       } else if (now - conn.lastActivity >= kalive && conn.ws.readyState === OPEN) {
         conn.pingedAt = now;
+        // Not corked: an idle socket's one frame this tick; corking would only add a flush.
         conn.ws.send(this.#pingFrame);
         if (taps.on) {
           const connId = taps.idOf(conn, "ws-");
