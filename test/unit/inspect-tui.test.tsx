@@ -169,9 +169,10 @@ describe("inspect TUI: filters", () => {
       await type(r, c.filter);
       await keys(r, KEY.enter);
       // Then
-      const f = await frameWhere(r, (x) => c.hides.every((h) => !x.includes(h)), `${c.filter} applied`);
+      // The filter applies live while typed: wait for the frame after Enter (the status line), not the first that hides.
+      const status = new RegExp(`filter: ${c.filter.replace(/[/\\^$*+?.()|[\]{}]/g, "\\$&")} +${c.n} of 5`);
+      const f = await frameWhere(r, (x) => status.test(x) && c.hides.every((h) => !x.includes(h)), `${c.filter} applied`);
       for (const s of c.shows) assert.ok(f.includes(s), `${c.filter} shows ${s}\n${f}`);
-      assert.match(f, new RegExp(`filter: ${c.filter.replace(/[/\\^$*+?.()|[\]{}]/g, "\\$&")} +${c.n} of 5`));
     });
   }
 
