@@ -41,6 +41,7 @@ export abstract class PeerClient implements BenchClient {
   readonly #handshake: ((info: { uid: unknown }) => void)[] = [];
   readonly #state: ((change: { closed?: boolean }) => void)[] = [];
   readonly #taps: ((event: ClientTapEvent) => void)[] = [];
+  readonly #traffic = { bytesIn: 0, bytesOut: 0 };
   readonly #waiting = new Map<number, Waiting>();
   #nextId = 1;
   protected open = false;
@@ -140,11 +141,14 @@ export abstract class PeerClient implements BenchClient {
     for (const t of this.#taps) t({ type: "error", error, connId: this.connId, clientId: this.clientId, at: Date.now() });
   }
 
-  /** Counts a frame's bytes (the engine reads `data.length`). */
-  protected frame(dir: "frame:in" | "frame:out", channel: Channel, data: string): void {
-    if (this.#taps.length === 0) return;
-    const ev = { type: dir, transport: this.transport, channel, connId: this.connId, clientId: this.clientId, data, at: Date.now(), kind: dir === "frame:out" ? "event" : "reply" } as ClientTapEvent;
-    for (const t of this.#taps) t(ev);
+  /** Counts a frame's size (UTF-16 code units, as chsk's `client.traffic()` does for text). */
+  protected frame(dir: "frame:in" | "frame:out", _channel: Channel, data: string): void {
+    if (dir === "frame:in") this.#traffic.bytesIn += data.length;
+    else this.#traffic.bytesOut += data.length;
+  }
+
+  traffic(): { bytesIn: number; bytesOut: number } {
+    return { ...this.#traffic };
   }
 
   on(type: "handshake", listener: (info: { uid: unknown }) => void): unknown;

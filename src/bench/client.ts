@@ -30,8 +30,10 @@ export interface BenchClient {
   on(type: "handshake", listener: (info: { uid: unknown }) => void): unknown;
   on(type: "state", listener: (change: { closed?: boolean }) => void): unknown;
   on(type: "recv", listener: (event: readonly [string, unknown?]) => void): unknown;
-  /** Frames in and out (their `data` length is counted), `conn:close` and `error` (connect failures by cause). */
-  tap(listener: (event: ClientTapEvent) => void): unknown;
+  /** `conn:close` and `error` (connect failures by cause); the bench asks for no frame events. */
+  tap(listener: (event: ClientTapEvent) => void, options: { frames: false }): unknown;
+  /** Bytes sent and received so far (chsk's `client.traffic()`): the window's share is the bench's bytes per event. */
+  traffic(): { bytesIn: number; bytesOut: number };
   reconnect(): void;
   breakConnection(): void;
   close(): Promise<void>;

@@ -156,12 +156,6 @@ function failure(cause: string): void {
 
 function onTap(d: Device, ev: ClientTapEvent): void {
   switch (ev.type) {
-    case "frame:out":
-      if (measuring) win.bytesSent += ev.data.length;
-      break;
-    case "frame:in":
-      if (measuring) win.bytesReceived += ev.data.length;
-      break;
     case "conn:close":
       if (d.closing) d.closing = false;
       else if (!d.open) failure(ev.code !== undefined ? `close-${ev.code}` : `close-${ev.reason}`);
@@ -219,7 +213,8 @@ function makeClient(d: Device): BenchClient {
     fetch: countingFetch,
     autoConnect: false,
   });
-  client.tap((ev) => onTap(d, ev));
+  // Connections and errors only: frames are counted by client.traffic(), which builds no event per frame.
+  client.tap((ev) => onTap(d, ev), { frames: false });
   client.on("handshake", (info) => onOpen(d, info.uid));
   client.on("state", (ch) => {
     if (ch.closed) onClosed(d);
@@ -556,10 +551,29 @@ function part(t: (typeof byTransport)[DeviceTransport]): TransportPart {
   return { devices: t.devices, received: t.received, histogram: encodeHist(t.hist) };
 }
 
+/** Bytes every device's client has sent and received so far (`client.traffic()`). */
+function trafficNow(): { out: number; in: number } {
+  let out = 0;
+  let inn = 0;
+  for (const d of devices) {
+    if (d.client === undefined) continue;
+    const t = d.client.traffic();
+    out += t.bytesOut;
+    inn += t.bytesIn;
+  }
+  return { out, in: inn };
+}
+let traffic0 = { out: 0, in: 0 };
+
 async function stop(drainMs: number): Promise<void> {
   const stopAt = performance.now();
   const windowMs = stopAt - windowStart;
   const eluWin = performance.eventLoopUtilization(elu0);
+  if (measuring) {
+    const t = trafficNow();
+    win.bytesSent = t.out - traffic0.out;
+    win.bytesReceived = t.in - traffic0.in;
+  }
   measuring = false;
   running = false;
   phase = "drain";
@@ -641,6 +655,7 @@ port.on("message", (m: ToWorker) => {
       p.duplicates = p.reorders = 0;
       windowStart = performance.now();
       elu0 = performance.eventLoopUtilization();
+      traffic0 = trafficNow();
       measuring = true;
       phase = "measure";
       break;

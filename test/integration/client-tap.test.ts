@@ -223,3 +223,53 @@ test("refusals are no frames: an `error` with the status and the exchange's conn
     await server.stop();
   }
 });
+
+describe("tap({ frames: false }) and traffic()", () => {
+  let server: TestServer;
+  beforeEach(async () => {
+    server = await startServer({}, (msg) => {
+      if (msg.id === "test/echo") msg.reply?.(msg.data);
+    });
+  });
+  afterEach(async () => {
+    await server.stop();
+  });
+  for (const type of ["ws", "ajax"] as const) {
+    test(`${type}: a frames:false listener sees connections but no frame; traffic() counts every frame and byte both ways`, async () => {
+      const all = tappedClient(server, "tina", { type });
+      const quiet: ClientTapEvent[] = [];
+      const off = all.client.tap((e) => quiet.push(e), { frames: false });
+      all.client.connect();
+      await all.client.whenOpen();
+      for (let i = 0; i < 3; i++) assert.equal(await all.client.send(["test/echo", i], 5000), i);
+      await all.seen((e) => e.type === "frame:in" && e.kind === "reply", "a reply frame on the full tap");
+      assert.ok(quiet.some((e) => e.type === "conn:open"), "the quiet listener sees conn:open");
+      assert.deepEqual(quiet.filter((e) => e.type === "frame:in" || e.type === "frame:out"), [], "and no frame");
+      // traffic() is what the full tap saw, frame for frame and byte for byte.
+      const t = all.client.traffic();
+      const frames = all.frames();
+      const size = (d: string | Uint8Array) => (typeof d === "string" ? d.length : d.byteLength);
+      const out = frames.filter((f) => f.type === "frame:out");
+      const inn = frames.filter((f) => f.type === "frame:in");
+      assert.equal(t.framesOut, out.length);
+      assert.equal(t.framesIn, inn.length);
+      assert.equal(t.bytesOut, out.reduce((n, f) => n + size(f.data), 0));
+      assert.equal(t.bytesIn, inn.reduce((n, f) => n + size(f.data), 0));
+      assert.ok(t.framesOut >= 3 && t.framesIn >= 4);
+      off();
+      await all.client.close();
+    });
+  }
+  test("with only frames:false listeners the client builds no frame events; traffic() still counts", async () => {
+    const client = createClient({ url: `${server.base}/chsk`, params: { uid: "una" }, type: "ws", autoConnect: false });
+    const seen: string[] = [];
+    client.tap((e) => seen.push(e.type), { frames: false });
+    client.connect();
+    await client.whenOpen();
+    assert.equal(await client.send(["test/echo", "x"], 5000), "x");
+    assert.ok(!seen.includes("frame:in") && !seen.includes("frame:out"));
+    assert.equal(client.traffic().framesOut, 1);
+    assert.equal(client.traffic().framesIn, 2, "the handshake and the reply");
+    await client.close();
+  });
+});

@@ -43,6 +43,10 @@ export interface AjaxHost {
   readonly clientId: string;
   /** Is anything tapping? Tap events (and exchange ids) are made only then. */
   tapping(): boolean;
+  /** Does a tap listener want frame events (`frame:in` / `frame:out`)? They are built only then. */
+  tappingFrames(): boolean;
+  /** Counts a frame for {@link Client.traffic}. */
+  count(dir: "in" | "out", data: string | Uint8Array): void;
   emitTap(event: ClientTapEvent): void;
   /** Report a problem on the tap (and optionally on `state.lastError`); `connId`: the exchange. */
   report(error: ChskError, record: boolean, connId?: string): void;
@@ -174,8 +178,9 @@ export class AjaxPoller {
         this.#fail(new ChskError("CHSK_ERR_TRANSPORT", "Ajax poll: empty response body"), true, connId);
         return;
       }
+      host.count("in", out.body);
       const r = decodeServerMessage(host.packer, out.body, "poll", host.limits);
-      if (connId !== undefined && host.tapping()) {
+      if (connId !== undefined && host.tappingFrames()) {
         const d = describeIn(r, "poll");
         const ev: Extract<ClientTapEvent, { type: "frame:in" }> = {
           type: "frame:in",
@@ -247,9 +252,10 @@ export async function ajaxPost(
   const ctrl = new AbortController();
   inflight.add(ctrl);
   let connId: string | undefined;
+  host.count("out", frame);
   if (host.tapping()) {
     connId = newConnId("post");
-    host.emitTap({ type: "frame:out", transport: "ajax", channel: "post", connId, clientId: host.clientId, data: frame, at: now, kind: "event", eventId, cbId });
+    if (host.tappingFrames()) host.emitTap({ type: "frame:out", transport: "ajax", channel: "post", connId, clientId: host.clientId, data: frame, at: now, kind: "event", eventId, cbId });
   }
   const out = await httpCall(host.fetch, host.clock, url, init, timeoutMs, host.packer.binary, ctrl);
   inflight.delete(ctrl);
@@ -272,8 +278,9 @@ export async function ajaxPost(
     error = new ChskError("CHSK_ERR_TRANSPORT", "Ajax POST: empty response body");
     host.report(error, false, connId);
   } else {
+    host.count("in", out.body);
     const r = decodeServerMessage(host.packer, out.body, "post", host.limits);
-    if (connId !== undefined && host.tapping()) {
+    if (connId !== undefined && host.tappingFrames()) {
       const d = describeIn(r, "post-reply");
       const at = host.clock.now();
       const ev: Extract<ClientTapEvent, { type: "frame:in" }> = {

@@ -26,6 +26,8 @@ import type {
   ClientOptions,
   ClientState,
   ClientTapEvent,
+  ClientTraffic,
+  TapOptions,
   ClientType,
   HandshakeInfo,
   ReplyCallback,
@@ -151,6 +153,9 @@ class ChskClient implements Client, WsHost, AjaxHost {
     ping: new Listeners<ClientEvents["ping"]>(),
   };
   readonly #taps = new Listeners<(e: ClientTapEvent) => void>();
+  /** The listeners of #taps that want frame events (all but those added with `{ frames: false }`). */
+  readonly #frameTaps = new Listeners<(e: ClientTapEvent) => void>();
+  readonly #traffic: ClientTraffic = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0 };
   readonly #routers = new Listeners<(event: ChskEvent) => void>();
 
   readonly #onRetry = () => {
@@ -334,8 +339,19 @@ class ChskClient implements Client, WsHost, AjaxHost {
     return l.add(listener);
   }
 
-  tap(listener: (event: ClientTapEvent) => void): Unsubscribe {
-    return this.#taps.add(listener);
+  tap(listener: (event: ClientTapEvent) => void, options?: TapOptions): Unsubscribe {
+    if (typeof listener !== "function") throw new TypeError("chsk tap(listener): listener must be a function");
+    const off = this.#taps.add(listener);
+    if (options?.frames === false) return off;
+    const offFrames = this.#frameTaps.add(listener);
+    return () => {
+      off();
+      offFrames();
+    };
+  }
+
+  traffic(): ClientTraffic {
+    return { ...this.#traffic };
   }
 
   startRouter(
@@ -567,8 +583,23 @@ class ChskClient implements Client, WsHost, AjaxHost {
     return this.#taps.list.length > 0;
   }
 
+  tappingFrames(): boolean {
+    return this.#frameTaps.list.length > 0;
+  }
+
   emitTap(ev: ClientTapEvent): void {
-    this.#emit(this.#taps.list, ev);
+    this.#emit(ev.type === "frame:in" || ev.type === "frame:out" ? this.#frameTaps.list : this.#taps.list, ev);
+  }
+
+  count(dir: "in" | "out", data: string | Uint8Array): void {
+    const t = this.#traffic;
+    if (dir === "in") {
+      t.framesIn++;
+      t.bytesIn += typeof data === "string" ? data.length : data.byteLength;
+    } else {
+      t.framesOut++;
+      t.bytesOut += typeof data === "string" ? data.length : data.byteLength;
+    }
   }
 
   report(error: ChskError, record: boolean, connId?: string): void {

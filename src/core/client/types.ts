@@ -286,7 +286,19 @@ export interface Client<E extends EventMap<E> = DefaultEventMap> {
    * to the tap (`error`, `CHSK_ERR_HANDLER`) and the `logger`'s `error`.
    */
   startRouter(handler: (msg: ClientEventMsg<E>) => void | Promise<void>, options?: { onError?: (e: unknown, msg: ClientEventMsg<E>) => void }): Unsubscribe;
-  tap(listener: (event: ClientTapEvent) => void): Unsubscribe;
+  /**
+   * Every tap event as it happens. `{ frames: false }`: this listener gets
+   * no `frame:in` / `frame:out` (connections, errors and refusals only),
+   * and a client whose every listener says so builds no frame events at
+   * all, which costs it nothing per frame.
+   */
+  tap(listener: (event: ClientTapEvent) => void, options?: TapOptions): Unsubscribe;
+  /**
+   * Frames and their sizes (bytes; UTF-16 code units for text frames) sent
+   * and received since the client was created, over every transport and
+   * connection. Counted whether or not anything taps.
+   */
+  traffic(): ClientTraffic;
   connect(): void;
   /** Sente's `chsk-disconnect!`: closes with 1000 and stops retrying (in Node, the process may then exit). */
   disconnect(): void;
@@ -311,4 +323,18 @@ export interface Client<E extends EventMap<E> = DefaultEventMap> {
    */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Options of {@link Client.tap}. */
+export interface TapOptions {
+  /** Deliver `frame:in` / `frame:out` events to this listener. @default true */
+  frames?: boolean;
+}
+
+/** What {@link Client.traffic} counts. */
+export interface ClientTraffic {
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
 }

@@ -34,6 +34,10 @@ export interface WsHost {
   readonly clientId: string;
   /** Is anything tapping? Tap events are built only then. */
   tapping(): boolean;
+  /** Does a tap listener want frame events? They are built only then. */
+  tappingFrames(): boolean;
+  /** Counts a frame for {@link Client.traffic}. */
+  count(dir: "in" | "out", data: string | Uint8Array): void;
   emitTap(event: ClientTapEvent): void;
   /** Report a problem on the tap (and optionally on `state.lastError`); `connId`: where it happened. */
   report(error: ChskError, record: boolean, connId?: string): void;
@@ -127,7 +131,8 @@ export class WsConn {
       return false;
     }
     this.#activity = true;
-    if (host.tapping()) {
+    host.count("out", frame);
+    if (host.tappingFrames()) {
       host.emitTap({ type: "frame:out", transport: "ws", channel: "ws", connId: this.connId, clientId: host.clientId, data: frame, at: host.clock.now(), kind, eventId, cbId });
     }
     return true;
@@ -185,9 +190,10 @@ export class WsConn {
       return;
     }
     this.#activity = true;
+    host.count("in", data);
     const r = decodeServerMessage(host.packer, data, "ws", host.limits);
     // Tapped before anything the frame causes (its error, the handshake's conn:open, a reply's callback).
-    if (host.tapping()) this.#tapIn(data, r);
+    if (host.tappingFrames()) this.#tapIn(data, r);
     if (!host.isOpen() && (!r.ok || r.value.kind !== "handshake")) {
       // Before the handshake the socket is useless until a frame can be read:
       // end the attempt (as a failed Ajax poll does) instead of waiting forever.
