@@ -52,7 +52,16 @@ let boundHit = false;
 
 /** The window's latencies of every transport: built at the end from `byTransport`, never recorded into directly (one WASM call less per reply). */
 const latency = createHistogram();
+/** The tick's histogram: built once a second from the two below. */
 const secHist = createHistogram();
+/**
+ * Each reply is recorded once (a WASM call per record is a visible share
+ * of the generator's CPU): into its transport's window part if it counts
+ * for the window, else into `secOther`. Once a second both go into the
+ * tick's histogram and the window parts into the window's histograms.
+ */
+const secOther = createHistogram();
+const secIn: Record<DeviceTransport, Histogram> = { ws: createHistogram(), ajax: createHistogram() };
 const sendLag = createHistogram();
 const byTransport: Record<DeviceTransport, { devices: number; received: number; hist: Histogram }> = {
   ws: { devices: 0, received: 0, hist: createHistogram() },
@@ -61,11 +70,9 @@ const byTransport: Record<DeviceTransport, { devices: number; received: number; 
 
 /** `inWindow`: the request went out in the measured window (its reply may come during the drain). */
 function recordLatency(d: Device, us: number, inWindow = measuring): void {
-  recordUs(secHist, us);
-  if (!inWindow) return;
-  const t = byTransport[d.transport];
-  t.received++;
-  recordUs(t.hist, us);
+  if (!inWindow) return recordUs(secOther, us);
+  byTransport[d.transport].received++;
+  recordUs(secIn[d.transport], us);
 }
 
 function countError(e: ChskError | Error | unknown, inWindow: boolean): void {
@@ -185,7 +192,7 @@ function onOpen(d: Device, uid: unknown): void {
     d.awaitingReturn = false;
     back++;
     recordUs(reconnectHist, now - dropAt);
-    recordUs(secHist, now - dropAt);
+    recordUs(secOther, now - dropAt);
   } else if (d.user.role === "connect") {
     // Mixed churn: a deliberate reconnect's handshake.
     recordLatency(d, us);
@@ -403,13 +410,10 @@ function onPush(d: Device, data: unknown): void {
   const us = now - rec.t;
   if (us <= o.windowMs * 1000) rec.inWindow++;
   sec.received++;
-  recordUs(secHist, us);
   if (rec.measured) {
     win.received++;
-    const t = byTransport[d.transport];
-    t.received++;
-    recordUs(t.hist, us);
-  }
+    recordLatency(d, us, true);
+  } else recordUs(secOther, us);
 }
 
 function startPush(): void {
@@ -474,8 +478,17 @@ let eluTick = performance.eventLoopUtilization();
 function flushSecond(t: number): void {
   const e = performance.eventLoopUtilization(eluTick);
   eluTick = performance.eventLoopUtilization();
-  post({ type: "tick", tick: { t, phase, ...sec, connected: connectedNow, histogram: encodeHist(secHist), elu: e.utilization } });
   secHist.reset();
+  secHist.add(secOther);
+  secOther.reset();
+  for (const tr of ["ws", "ajax"] as const) {
+    const h = secIn[tr];
+    if (h.totalCount === 0) continue;
+    secHist.add(h);
+    byTransport[tr].hist.add(h);
+    h.reset();
+  }
+  post({ type: "tick", tick: { t, phase, ...sec, connected: connectedNow, histogram: encodeHist(secHist), elu: e.utilization } });
   sec.sent = sec.received = sec.errors = sec.timeouts = sec.handshakes = 0;
 }
 function scheduleTick(): void {
@@ -624,7 +637,7 @@ async function close(): Promise<void> {
   if (ticker) clearTimeout(ticker);
   if (churnTimer) clearInterval(churnTimer);
   await Promise.allSettled(devices.map((d) => d.client?.close()));
-  for (const h of [latency, secHist, sendLag, handshakeHist, reconnectHist, byTransport.ws.hist, byTransport.ajax.hist]) h.destroy();
+  for (const h of [latency, secHist, secOther, secIn.ws, secIn.ajax, sendLag, handshakeHist, reconnectHist, byTransport.ws.hist, byTransport.ajax.hist]) h.destroy();
   post({ type: "closed" });
   port.close();
 }
@@ -648,7 +661,7 @@ port.on("message", (m: ToWorker) => {
       startChurn();
       break;
     case "measure":
-      for (const h of [sendLag, byTransport.ws.hist, byTransport.ajax.hist]) h.reset();
+      for (const h of [sendLag, secIn.ws, secIn.ajax, byTransport.ws.hist, byTransport.ajax.hist]) h.reset();
       byTransport.ws.received = byTransport.ajax.received = 0;
       for (const k of Object.keys(win) as (keyof typeof win)[]) win[k] = 0;
       for (const k of Object.keys(errorCodes)) delete errorCodes[k];
