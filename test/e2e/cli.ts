@@ -82,8 +82,8 @@ export interface Served extends Running {
 }
 
 /** `chsk serve --port 0 …`, resolved once the listening line is out. */
-export async function serve(args: string[] = [], timeoutMs = 120_000): Promise<Served> {
-  const run = startCli(["serve", "--port", "0", ...args], timeoutMs);
+export async function serve(args: string[] = [], timeoutMs = 120_000, options: StartOptions = {}): Promise<Served> {
+  const run = startCli(["serve", "--port", "0", ...args], timeoutMs, options);
   let exited: Finished | undefined;
   void run.done.then((f) => (exited = f));
   const url = await waitFor(

@@ -14,32 +14,12 @@ import { after, before, describe, test } from "node:test";
 import { type Client, createClient } from "../../src/core/client/index.node.js";
 import { kw } from "../../src/core/edn/values.js";
 import { freePort, type RedisHandle, startRedis } from "../cluster/infra.js";
-import { type Finished, LISTENING, runCli, type Served, startCli, waitFor } from "./cli.js";
+import { LISTENING, runCli, type Served, serve, waitFor } from "./cli.js";
 
 const KEY = "shared-session-key-0123456789";
 
 /** `chsk serve --port 0 ARGS` with its own environment, resolved on the listening line. */
-async function serveNode(args: string[], env: Record<string, string>): Promise<Served> {
-  const run = startCli(["serve", "--port", "0", ...args], 120_000, { env });
-  let exited: Finished | undefined;
-  void run.done.then((f) => (exited = f));
-  const url = await waitFor(
-    () => {
-      if (exited) throw new Error(`chsk serve exited early (${exited.code}): ${exited.stderr}`);
-      return LISTENING.exec(run.stdout)?.[1];
-    },
-    20_000,
-    "the listening line",
-  );
-  return Object.assign(run, {
-    url,
-    port: Number(new URL(url).port),
-    async stop(signal: NodeJS.Signals = "SIGTERM") {
-      if (run.proc.exitCode === null && run.proc.signalCode === null) run.proc.kill(signal);
-      return run.done;
-    },
-  });
-}
+const serveNode = (args: string[], env: Record<string, string>): Promise<Served> => serve(args, 120_000, { env });
 
 /** GET as JSON, with a `Host` header of our choosing (fetch won't set one). */
 function getJson(url: string, headers: Record<string, string> = {}): Promise<Record<string, any>> {

@@ -12,6 +12,7 @@
  * - `users` every second and, debounced, soon after any connect/disconnect:
  *   the connected users and their clients (capped, filterable).
  */
+import type { ClusterStats } from "../cluster/types.js";
 export type Transport = "ws" | "ajax";
 
 /**
@@ -188,18 +189,7 @@ export interface ClusterPanel {
   /** Users connected anywhere in the cluster, by transport. */
   users: { ws: number; ajax: number; any: number };
   /** This node's counters since it started (see `ClusterStats`). */
-  counters: {
-    published: number;
-    received: number;
-    queued: number;
-    taken: number;
-    expired: number;
-    queueFull: number;
-    failures: number;
-    lostEvents: number;
-    lostQueued: number;
-    resyncs: number;
-  };
+  counters: Omit<ClusterStats, "nodeId" | "engine" | "status" | "lastError">;
   /** The last failure: its code, and (unless identities are hidden) its text. */
   lastError: { code: string; message?: string; at: number } | null;
   /** Why the last read of the store failed: `nodes` and `users` are then from `at`. Absent for `"counts"`. */
