@@ -141,6 +141,26 @@ export abstract class PeerClient implements BenchClient {
     for (const t of this.#taps) t({ type: "error", error, connId: this.connId, clientId: this.clientId, at: Date.now() });
   }
 
+  /**
+   * The WebSocket lifecycle every WS peer shares: a refused upgrade or an
+   * error before opening is a connect failure, a close of the current
+   * socket (`isCurrent`) that we didn't ask for ends the connection.
+   */
+  protected watch(ws: WebSocket, isCurrent: () => boolean, drop: () => void): void {
+    ws.on("unexpected-response", (_req, res) => {
+      this.failed(`HTTP ${res.statusCode} on upgrade`, res.statusCode);
+      ws.terminate();
+    });
+    ws.on("error", (e) => {
+      if (!this.open) this.failed(e.message);
+    });
+    ws.on("close", (code) => {
+      if (!isCurrent()) return;
+      drop();
+      if (!this.closing) this.closed(code);
+    });
+  }
+
   /** Counts a frame's size (UTF-16 code units, as chsk's `client.traffic()` does for text). */
   protected frame(dir: "frame:in" | "frame:out", _channel: Channel, data: string): void {
     if (dir === "frame:in") this.#traffic.bytesIn += data.length;

@@ -73,18 +73,11 @@ class SocketIoWs extends SocketIoClient {
       this.frame("frame:in", "ws", s);
       this.packet(s, send);
     });
-    ws.on("unexpected-response", (_req, res) => {
-      this.failed(`HTTP ${res.statusCode} on upgrade`, res.statusCode);
-      ws.terminate();
-    });
-    ws.on("error", (e) => {
-      if (!this.open) this.failed(e.message);
-    });
-    ws.on("close", (code) => {
-      if (this.#ws !== ws) return;
-      this.#ws = null;
-      if (!this.closing) this.closed(code);
-    });
+    this.watch(
+      ws,
+      () => this.#ws === ws,
+      () => (this.#ws = null),
+    );
   }
 
   protected write(id: number, event: string, data: unknown): boolean {

@@ -14,6 +14,7 @@ import { decodeHist, encodeHist, initHistograms, latencyMs, latencyMsOfEncoded, 
 import type { FromWorker, Role, ToWorker, WorkerConfig, WorkerResult, WorkerTick, WorkerUser } from "./messages.js";
 import { type BenchOptions, checkBenchOptions, segmentUsers, splitEvenly } from "./options.js";
 import { pushStats } from "./push-stats.js";
+import { wireCost } from "./wire-cost.js";
 import type { ProgressSnapshot } from "./progress/types.js";
 import type { BenchParams, BenchReport, DeviceTransport, IntervalStats, MachineInfo, RunResult, TransportChoice } from "./types.js";
 
@@ -497,13 +498,7 @@ function buildRun(
       ...(reason ? { reason } : {}),
       ...(sendLag ? { sendLagMs: sendLag } : {}),
     },
-    wire: {
-      bytesSent,
-      bytesReceived,
-      httpRequests,
-      bytesPerEvent: events > 0 ? Math.round(((bytesSent + bytesReceived) / events) * 10) / 10 : 0,
-      httpRequestsPerEvent: events > 0 ? Math.round((httpRequests / events) * 1000) / 1000 : 0,
-    },
+    wire: wireCost(bytesSent, bytesReceived, httpRequests, events),
     ...(push ? { push } : {}),
     ...(isConnect || o.scenario === "mixed" ? { connect } : {}),
     byTransport,

@@ -12,6 +12,7 @@ import * as hdr from "hdr-histogram-js";
 import { ChskError } from "../core/protocol/errors.js";
 import { decodeHist, latencyMs, latencyMsOfEncoded, mergeEncoded, encodeHist, mergeToEncoded } from "./histogram.js";
 import { pushCountsOf, pushStats } from "./push-stats.js";
+import { wireCost } from "./wire-cost.js";
 import type { BenchParams, BenchReport, ConnectStats, GeneratorCpu, IntervalStats, LatencyMs, RunResult } from "./types.js";
 
 const FORMAT = "chsk-bench/1";
@@ -274,13 +275,7 @@ function mergeRun(parts: readonly RunResult[], segments: readonly number[]): Run
       parts.map((r) => r.generatorCpu),
       segments,
     ),
-    wire: {
-      bytesSent,
-      bytesReceived,
-      httpRequests,
-      bytesPerEvent: received > 0 ? Math.round(((bytesSent + bytesReceived) / received) * 10) / 10 : 0,
-      httpRequestsPerEvent: received > 0 ? Math.round((httpRequests / received) * 1000) / 1000 : 0,
-    },
+    wire: wireCost(bytesSent, bytesReceived, httpRequests, received),
     ...(push ? { push } : {}),
     ...(connect ? { connect } : {}),
     byTransport,

@@ -15,20 +15,8 @@
 import { systemClock, type Clock } from "../../core/clock.js";
 import type { ClusterStats } from "../cluster/types.js";
 import type { ServerCluster, Uid } from "../types.js";
-import type { ClusterPanel } from "./feed-types.js";
+import type { ClusterNodeSummary, ClusterPanel } from "./feed-types.js";
 
-export interface ClusterNodeView {
-  nodeId: string;
-  /** Users connected to it (its local view), from its last heartbeat. */
-  users: number;
-  clients: { ws: number; ajax: number };
-  /** ms since epoch; `null` when the node reported nothing. */
-  startedAt: number | null;
-  /** Its heartbeat has not lapsed (by this machine's clock). */
-  alive: boolean;
-  /** This node. */
-  self: boolean;
-}
 
 export interface ClusterView {
   nodeId: string;
@@ -37,7 +25,7 @@ export interface ClusterView {
   /** When `nodes` and `connectedUids` were read (ms since epoch); `0` before the first answer. */
   at: number;
   /** Sorted by node id. */
-  nodes: ClusterNodeView[];
+  nodes: ClusterNodeSummary[];
   /** Cluster-wide users by transport (each node's `connectedUids` is its own). */
   connectedUids: { ws: Uid[]; ajax: Uid[]; any: Uid[] };
   /** This node's counters, current. */
@@ -108,7 +96,7 @@ export function clusterView(cluster: ServerCluster, options: ClusterViewOptions 
   function build(): ClusterView {
     const stats = cluster.stats();
     const now = clock.now();
-    const nodes: ClusterNodeView[] = (last?.nodes ?? [])
+    const nodes: ClusterNodeSummary[] = (last?.nodes ?? [])
       .map((n) => ({
         nodeId: n.nodeId,
         users: n.info?.users ?? 0,
@@ -146,6 +134,8 @@ export function clusterView(cluster: ServerCluster, options: ClusterViewOptions 
 /** The dashboard's panel: counts, no uids. */
 export function clusterPanel(v: ClusterView): ClusterPanel {
   const s = v.stats;
+  // Every counter of ClusterStats; the rest is shown apart.
+  const { nodeId: _id, engine: _engine, status: _status, lastError: _error, ...counters } = s;
   return {
     nodeId: v.nodeId,
     engine: v.engine,
@@ -153,18 +143,7 @@ export function clusterPanel(v: ClusterView): ClusterPanel {
     at: v.at,
     nodes: v.nodes.map((n) => ({ ...n, clients: { ...n.clients } })),
     users: { ws: v.connectedUids.ws.length, ajax: v.connectedUids.ajax.length, any: v.connectedUids.any.length },
-    counters: {
-      published: s.published,
-      received: s.received,
-      queued: s.queued,
-      taken: s.taken,
-      expired: s.expired,
-      queueFull: s.queueFull,
-      failures: s.failures,
-      lostEvents: s.lostEvents,
-      lostQueued: s.lostQueued,
-      resyncs: s.resyncs,
-    },
+    counters,
     lastError: s.lastError === null ? null : { ...s.lastError },
     readError: v.error,
   };
