@@ -5,12 +5,14 @@
  * frame as it arrived, and replies to requests.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import http from "node:http";
 import net, { type AddressInfo } from "node:net";
 import { after, describe, it } from "node:test";
 import { WebSocketServer } from "ws";
 import { createClient } from "../../src/core/client/index.node.js";
+import { MAX_SLAB_PAYLOAD } from "../../src/core/client/ws-output.node.js";
 import type { Client } from "../../src/core/client/types.js";
 import { ednPacker } from "../../src/core/packers/edn.js";
 import { msgpackPacker } from "../../src/core/packers/index.js";
@@ -162,4 +164,132 @@ describe("client WS transport: one tick's frames, one write", () => {
       evs.map((ev) => encodeClientEvent(ednPacker(), ev, null)),
     );
   });
+
+  // The client masks frames into a shared slab itself (ws-output.node.ts); `ws`'s
+  // server checks every frame (mask bit, lengths, UTF-8) as it reads them.
+  const sized = (n: number, unit = "a"): ChskEvent => ["my/s", unit.repeat(n)];
+  const sizes: ChskEvent[] = [
+    ["my/e"],
+    sized(1),
+    sized(100), // a 7-bit length
+    sized(30, "✓"), // the 3-byte bound needs an extended length, the payload does not
+    sized(120), // around 125: the last 7-bit lengths and the first 16-bit ones
+    sized(130),
+    sized(1_000, "é"),
+    sized(Math.floor(MAX_SLAB_PAYLOAD / 3) - 20, "€"), // the largest bound the slab takes
+    sized(MAX_SLAB_PAYLOAD), // past the slab bound: through `ws`
+    sized(70_000), // a 64-bit length, through `ws`
+    sized(10),
+  ];
+
+  for (const packer of [ednPacker(), msgpackPacker()]) {
+    it(`${packer.name}: frames of every length class, sent in one tick, arrive whole and in order`, T, async () => {
+      const { server, client } = await connected(packer);
+      for (const ev of sizes) client.send(ev);
+      await server.waitFrames(sizes.length);
+      sizes.forEach((ev, i) => {
+        const want = encodeClientEvent(packer, ev, null);
+        assert.deepEqual(server.frames[i]!.data, Buffer.from(typeof want === "string" ? Buffer.from(want, "utf8") : want), `frame ${i}`);
+      });
+    });
+  }
+
+  it("frames past one slab (64 KiB in one tick) and two clients taking turns keep each client's order", T, async () => {
+    const a = await connected(ednPacker());
+    const b = await connected(ednPacker());
+    const evs = Array.from({ length: 30 }, (_, i) => sized(5_000 + i) as ChskEvent);
+    for (const ev of evs) {
+      a.client.send(ev);
+      b.client.send(ev);
+    }
+    await a.server.waitFrames(evs.length);
+    await b.server.waitFrames(evs.length);
+    const want = evs.map((ev) => encodeClientEvent(ednPacker(), ev, null));
+    assert.deepEqual(a.server.frames.map((f) => f.data.toString("utf8")), want);
+    assert.deepEqual(b.server.frames.map((f) => f.data.toString("utf8")), want);
+  });
+
+  it("every frame is masked with its own random key (RFC 6455 §5.3), read off the raw TCP stream", T, async () => {
+    const raw = await startRawServer();
+    cleanups.push(() => raw.close());
+    const client = createClient({ url: raw.url, packer: ednPacker(), type: "ws", csrfToken: null, backoffMs: () => 100 });
+    cleanups.push(() => client.close());
+    await within(client.whenOpen(), "the handshake");
+    const evs = events(200);
+    for (const ev of evs) client.send(ev);
+    const frames = await within(raw.frames(evs.length), "200 frames");
+    const keys = new Set<string>();
+    frames.forEach((f, i) => {
+      assert.equal(f.fin && f.opcode === 1 && f.masked, true, `frame ${i}: FIN, text, masked`);
+      keys.add(f.key.toString("hex"));
+      assert.equal(f.payload.toString("utf8"), encodeClientEvent(ednPacker(), evs[i]!, null));
+    });
+    // 200 draws of 32 random bits: a repeat has a chance of about 5 in a million.
+    assert.ok(keys.size >= 199, `${keys.size} distinct keys`);
+  });
 });
+
+interface RawFrame {
+  fin: boolean;
+  opcode: number;
+  masked: boolean;
+  key: Buffer;
+  payload: Buffer;
+}
+
+/** A WebSocket server on a bare TCP socket: answers the upgrade and the chsk handshake, then parses what arrives. */
+async function startRawServer(): Promise<{ url: string; frames(n: number): Promise<RawFrame[]>; close(): Promise<void> }> {
+  let buf = Buffer.alloc(0);
+  const got: RawFrame[] = [];
+  let waiter: { n: number; resolve: (f: RawFrame[]) => void } | null = null;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    let upgraded = false;
+    socket.on("data", (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (!upgraded) {
+        const end = buf.indexOf("\r\n\r\n");
+        if (end < 0) return;
+        const key = /sec-websocket-key: *(\S+)/i.exec(buf.subarray(0, end).toString("latin1"))![1]!;
+        const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+        const hs = Buffer.from(encodeHandshake(ednPacker(), "u1") as string);
+        socket.write(Buffer.concat([Buffer.from([0x81, hs.length]), hs]));
+        buf = buf.subarray(end + 4);
+        upgraded = true;
+      }
+      for (;;) {
+        if (buf.length < 2) break;
+        let len = buf[1]! & 0x7f;
+        let at = 2;
+        if (len === 126) {
+          if (buf.length < 4) break;
+          len = buf.readUInt16BE(2);
+          at = 4;
+        }
+        const masked = (buf[1]! & 0x80) !== 0;
+        const keyAt = at;
+        if (masked) at += 4;
+        if (buf.length < at + len) break;
+        const key = Buffer.from(buf.subarray(keyAt, keyAt + 4));
+        const payload = Buffer.from(buf.subarray(at, at + len));
+        if (masked) for (let i = 0; i < len; i++) payload[i]! ^= key[i & 3]!;
+        got.push({ fin: (buf[0]! & 0x80) !== 0, opcode: buf[0]! & 0x0f, masked, key, payload });
+        buf = buf.subarray(at + len);
+      }
+      if (waiter !== null && got.length >= waiter.n) waiter.resolve(got.slice(0, waiter.n));
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/chsk`,
+    frames: (n) => new Promise((resolve) => (got.length >= n ? resolve(got.slice(0, n)) : (waiter = { n, resolve }))),
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}

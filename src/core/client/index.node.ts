@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import WebSocket from "ws";
 import { createClient as createCoreClient } from "./create-client.js";
 import { nodeFetch } from "./http.node.js";
+import { FrameQueue, frameBound, MAX_SLAB_PAYLOAD } from "./ws-output.node.js";
 import type { DefaultEventMap, EventMap } from "../protocol/event-map.js";
 import type { Client, ClientOptions, WebSocketFactory, WebSocketLike } from "./types.js";
 
@@ -66,9 +67,20 @@ class NodeWebSocket implements WebSocketLike {
   #refusal: { status: number; body: string; contentType: string | undefined } | null = null;
   /** Reused for every message: the client reads `data` synchronously. */
   readonly #msg: { data: unknown } = { data: null };
+  /**
+   * The TCP socket, once open, when frames may be written to it directly:
+   * no extension was negotiated, so `ws` would write them as they are
+   * (its sender queues only while compressing).
+   */
+  #direct: Duplex | null = null;
+  /** This tick's frames, masked and laid end to end, written at the tick's end. */
+  readonly #out = new FrameQueue();
+  #tickPending = false;
   /** The TCP socket held corked until the end of the current tick, or null. */
   #corked: Duplex | null = null;
-  readonly #uncork = () => {
+  readonly #endTick = () => {
+    this.#tickPending = false;
+    this.#flushQueued();
     const s = this.#corked;
     this.#corked = null;
     s?.uncork();
@@ -81,7 +93,12 @@ class NodeWebSocket implements WebSocketLike {
     if (o.handshakeTimeout !== undefined) opts.handshakeTimeout = o.handshakeTimeout;
     const ws = (this.#ws = new WebSocket(url, opts));
     ws.binaryType = "nodebuffer";
-    ws.on("open", () => this.onopen?.({ type: "open" }));
+    ws.on("open", () => {
+      // `ws` keeps its socket private; without one the frames are left to `ws`.
+      const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
+      if (ws.extensions === "" && socket != null && typeof socket.write === "function") this.#direct = socket;
+      this.onopen?.({ type: "open" });
+    });
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       const ev = this.#msg;
       ev.data = isBinary ? data : data.toString();
@@ -128,32 +145,58 @@ class NodeWebSocket implements WebSocketLike {
   }
 
   /**
-   * Frames sent together leave in one `writev`: the socket is corked at the
-   * first send and uncorked on `process.nextTick`, once the code running
+   * Frames sent together leave in one write. Sent while the socket is open,
+   * a frame of up to {@link MAX_SLAB_PAYLOAD} bytes is masked into a shared
+   * slab next to the frames this socket sent earlier in the tick, and they
+   * are written as one buffer on `process.nextTick`, once the code running
    * now (a socket's data callback, or one round of promise continuations)
-   * is done. `ws` writes each frame with its own syscall, and on loopback
-   * that syscall (TCP for both ends) was half of a busy client's CPU:
-   * replies read together, each answered with a request, now go out
-   * together. The bytes and their order are unchanged; only their TCP
-   * segmentation is.
+   * is done: replies read together, each answered with a request, go out
+   * together. Other frames go through `ws` with the socket corked until
+   * then, after the frames queued before them. The bytes and their order
+   * are those `ws` would send; only their TCP segmentation differs.
    */
   send(data: string | ArrayBufferLike | Uint8Array): void {
+    const ws = this.#ws;
+    const frame = typeof data === "string" || data instanceof Uint8Array ? data : new Uint8Array(data);
+    if (this.#direct !== null && ws.readyState === WebSocket.OPEN) {
+      const bound = frameBound(frame);
+      if (bound >= 0) {
+        this.#out.push(frame, bound);
+        this.#scheduleTickEnd();
+        return;
+      }
+    }
+    this.#flushQueued();
     if (this.#corked === null) {
-      // `ws` keeps its socket private; without one (not yet open) it is left to `ws`.
-      const socket = (this.#ws as unknown as { _socket?: Duplex | null })._socket;
+      const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
       if (socket != null && typeof socket.cork === "function") {
         socket.cork();
         this.#corked = socket;
-        process.nextTick(this.#uncork);
+        this.#scheduleTickEnd();
       }
     }
-    if (typeof data === "string") this.#ws.send(Buffer.from(data), TEXT_FRAME);
-    else this.#ws.send(data);
+    if (typeof frame === "string") ws.send(Buffer.from(frame), TEXT_FRAME);
+    else ws.send(frame);
   }
 
   close(code?: number, reason?: string): void {
-    // Still corked, the close frame queues behind this tick's frames; `ws` ends the socket (which flushes) only after it.
+    // The close frame goes after this tick's frames; `ws` ends the socket (which flushes) only after it.
+    this.#flushQueued();
     this.#ws.close(code, reason);
+  }
+
+  #scheduleTickEnd(): void {
+    if (this.#tickPending) return;
+    this.#tickPending = true;
+    process.nextTick(this.#endTick);
+  }
+
+  #flushQueued(): void {
+    if (this.#out.empty) return;
+    // Closed meanwhile (the server's close frame arrived and `ws` answered
+    // it): `ws` drops what is sent after that, and so does this.
+    if (this.#ws.readyState === WebSocket.OPEN && this.#direct !== null) this.#out.flush(this.#direct);
+    else this.#out.clear();
   }
 }
 
