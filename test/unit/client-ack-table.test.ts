@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { AckTable, randomCbId } from "../../src/core/client/ack-table.js";
+import fc from "fast-check";
+import { AckTable, Pending, PendingSet, randomCbId } from "../../src/core/client/ack-table.js";
 import { ChskError, isChskError } from "../../src/core/protocol/errors.js";
 import { ManualClock } from "./client-fakes.js";
 
@@ -96,6 +97,26 @@ describe("client ack table", () => {
     assert.equal(t.add(1000, () => {}), "bbbbbb");
   });
 
+  it("any id string works, hex or not: each reply settles exactly its own request", () => {
+    const clock = new ManualClock();
+    // Our own ids are kept as numbers; every other string as itself. None may meet another.
+    const ids = ["00000a", "a", "00000A", "0000a", "g00000", "ffffff", "000000", "abc123 ", "é12345"];
+    const queue = [...ids];
+    const t = new AckTable(clock, { newId: () => queue.shift()! });
+    const got: string[] = [];
+    for (const id of ids) assert.equal(t.add(1000, (_e, v) => got.push(`${id}=${String(v)}`)), id);
+    assert.equal(t.size, ids.length);
+    assert.equal(t.resolve("00000b", 0), false);
+    assert.equal(t.resolve("10", 0), false);
+    for (const id of [...ids].reverse()) {
+      assert.equal(t.has(id), true);
+      assert.equal(t.resolve(id, id.length), true, id);
+      assert.equal(t.has(id), false);
+    }
+    assert.deepEqual(got, [...ids].reverse().map((id) => `${id}=${id.length}`));
+    assert.equal(t.size, 0);
+  });
+
   it("a throwing callback goes to onCallbackError, not to the caller", () => {
     const clock = new ManualClock();
     const errors: unknown[] = [];
@@ -125,5 +146,46 @@ describe("client ack table", () => {
     t.rejectOwned(2, new ChskError("CHSK_ERR_FRAME_TOO_LARGE", "refused"));
     assert.equal(got.length, 3);
     assert.equal(clock.pending, 0);
+  });
+});
+
+describe("the pending set (open addressing for our ids, a Map for others)", () => {
+  it("behaves as a Map under any mix of adds and takes, colliding probe runs and wrap-around included", () => {
+    // A small pool (so takes find what was added) with few distinct low bits, so keys
+    // share home slots and probe runs wrap past the table's end, before and after it grows.
+    const keyArb = fc.oneof(
+      fc.tuple(fc.integer({ min: 0, max: 7 }), fc.constantFrom(0, 1, 2, 14, 15, 31)).map(([hi, lo]) => (hi << 12) | lo),
+      fc.constantFrom("cb-1", "x", "ABCDEF"),
+    );
+    const opArb = fc.oneof(
+      fc.record({ op: fc.constant("add" as const), key: keyArb }),
+      fc.record({ op: fc.constant("take" as const), key: keyArb }),
+      fc.record({ op: fc.constant("clear" as const) }),
+    );
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 300, size: "max" }), (ops) => {
+        const set = new PendingSet();
+        const model = new Map<number | string, Pending>();
+        let seq = 0;
+        for (const o of ops) {
+          if (o.op === "clear") {
+            set.clear();
+            model.clear();
+          } else if (o.op === "add") {
+            if (model.has(o.key)) continue; // the table never adds a key it holds
+            const p = new Pending(seq++, String(o.key), o.key, 0, 0, null, null, null, undefined);
+            set.add(p);
+            model.set(o.key, p);
+          } else {
+            assert.equal(set.take(o.key), model.get(o.key));
+            model.delete(o.key);
+          }
+          assert.equal(set.size, model.size);
+          for (const [k, p] of model) assert.equal(set.get(k), p);
+        }
+        assert.deepEqual(set.values(), [...model.values()]);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

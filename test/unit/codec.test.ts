@@ -24,7 +24,10 @@ import {
   encodeReply,
   encodeServerPing,
   type MessageContext,
+  toWireEvent,
 } from "../../src/core/protocol/codec.js";
+import { writeEdn } from "../../src/core/edn/writer.js";
+import { fqnArb, stringArb, valueArb } from "./edn-arbitraries.js";
 import { ChskError, isChskError, type ChskErrorCode } from "../../src/core/protocol/errors.js";
 import { asEvent, assertEvent, validateEvent, type ChskEvent } from "../../src/core/protocol/events.js";
 
@@ -410,6 +413,33 @@ function mutatedArb(wires: string[]): fc.Arbitrary<string> {
     return s;
   });
 }
+
+describe("property: client events written by the EDN packer's short path", () => {
+  it("are exactly the envelope [[:id data] cb] written by the EDN writer, for any data and cb id", () => {
+    const p = ednPacker();
+    const idArb = fqnArb.filter((s) => s.includes("/") && !s.endsWith("/")).chain((fqn) => fc.constantFrom<string | ReturnType<typeof kw>>(fqn, kw(fqn)));
+    const cbArb = fc.oneof(fc.constant(null), fc.constant("ajax"), fc.stringMatching(/^[0-9a-f]{6}$/), stringArb);
+    fc.assert(
+      fc.property(idArb, fc.option(valueArb, { nil: undefined }), fc.boolean(), cbArb, (id, data, withData, cbId) => {
+        const ev = (withData ? [id, data ?? null] : [id]) as unknown as ChskEvent;
+        const wireCb = cbId === "ajax" ? kw("ajax") : cbId;
+        assert.equal(encodeClientEvent(p, ev, cbId), writeEdn([toWireEvent(ev, p), wireCb]));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe("client events with a Keyword id (assertEvent accepts one)", () => {
+  for (const [name, p] of Object.entries(packers)) {
+    it(`${name}: are written as the same event with its id's text`, () => {
+      // Typed events use string ids; untyped callers may pass the keyword they read.
+      const withKw = (ev: unknown[]) => ev as unknown as ChskEvent;
+      assert.deepEqual(encodeClientEvent(p, withKw([kw("my/ev"), { a: 1 }]), "ab12cd"), encodeClientEvent(p, ["my/ev", { a: 1 }], "ab12cd"));
+      assert.deepEqual(encodeClientEvent(p, withKw([kw("my/ev")]), null), encodeClientEvent(p, ["my/ev"], null));
+    });
+  }
+});
 
 describe("property: decoders never throw", () => {
   for (const [name, p] of Object.entries(packers)) {

@@ -15,26 +15,55 @@ import type { Cancel, Clock } from "../clock.js";
 import { ChskError } from "../protocol/errors.js";
 import type { ReplyCallback } from "./types.js";
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** The 4,096 three-digit lowercase hex strings: an id is two of them. */
+const HEX3 = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, "0"));
 /** Random bytes drawn in bulk: `crypto.randomUUID()` per request cost more than the rest of the table. */
 const pool = new Uint8Array(3 * 1024);
 let poolAt = pool.length;
 
-/** A random 6-char callback id: 6 lowercase hex digits, as the first 6 of a v4 UUID are. */
-export function randomCbId(): string {
+function random24(): number {
   if (poolAt === pool.length) {
     globalThis.crypto.getRandomValues(pool);
     poolAt = 0;
   }
-  const id = HEX[pool[poolAt]!]! + HEX[pool[poolAt + 1]!]! + HEX[pool[poolAt + 2]!]!;
+  const n = (pool[poolAt]! << 16) | (pool[poolAt + 1]! << 8) | pool[poolAt + 2]!;
   poolAt += 3;
-  return id;
+  return n;
+}
+
+const idOf = (n: number): string => HEX3[n >>> 12]! + HEX3[n & 0xfff]!;
+
+/** A random 6-char callback id: 6 lowercase hex digits, as the first 6 of a v4 UUID are. */
+export const randomCbId = (): string => idOf(random24());
+
+const HEX_VAL = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_VAL["0123456789abcdef".charCodeAt(i)] = i;
+
+/**
+ * The table's key for a cb id. Our own ids (6 lowercase hex digits) are
+ * kept as the 24-bit number they spell, which V8's Map hashes and compares
+ * more cheaply than the string just read from a reply; any other id (from
+ * a custom `newId`) as itself.
+ */
+function keyOf(id: string): number | string {
+  if (id.length !== 6) return id;
+  let n = 0;
+  for (let i = 0; i < 6; i++) {
+    const c = id.charCodeAt(i);
+    const v = c < 128 ? HEX_VAL[c]! : -1;
+    if (v < 0) return id;
+    n = (n << 4) | v;
+  }
+  return n;
 }
 
 /** One waiting request; either a callback or a promise's resolvers. */
-class Pending {
+export class Pending {
   constructor(
+    /** Insertion order: requests settled together (close, timeouts) are settled in the order they were sent. */
+    readonly seq: number,
     readonly id: string,
+    readonly key: number | string,
     readonly deadline: number,
     readonly timeoutMs: number,
     readonly cb: ReplyCallback | null,
@@ -43,6 +72,116 @@ class Pending {
     /** What the request went out on (the client's attempt number), for {@link AckTable.rejectOwned}. */
     readonly owner: number | undefined,
   ) {}
+}
+
+/**
+ * The waiting requests by key. Our own ids are random 24-bit numbers, so
+ * their low bits are already a hash: they live in an open-addressing
+ * table (linear probing, at most half full, backward-shift deletion), a
+ * couple of array reads per lookup where a `Map` hashed and probed
+ * a string or a boxed key. Ids from a custom `newId` go in a `Map`.
+ * Exported for its tests only.
+ */
+export class PendingSet {
+  #slots: (Pending | undefined)[] = new Array<Pending | undefined>(16).fill(undefined);
+  #mask = 15;
+  #count = 0;
+  #byString: Map<string, Pending> | null = null;
+
+  get size(): number {
+    return this.#count + (this.#byString?.size ?? 0);
+  }
+
+  get(key: number | string): Pending | undefined {
+    if (typeof key === "string") return this.#byString?.get(key);
+    const i = this.#find(key);
+    return i < 0 ? undefined : this.#slots[i];
+  }
+
+  /** Adds `p`, whose key is not in the set. */
+  add(p: Pending): void {
+    const key = p.key;
+    if (typeof key === "string") {
+      (this.#byString ??= new Map()).set(key, p);
+      return;
+    }
+    if ((this.#count + 1) * 2 > this.#slots.length) this.#grow();
+    this.#place(p);
+    this.#count++;
+  }
+
+  /** Removes and returns the entry for `key`, if any. */
+  take(key: number | string): Pending | undefined {
+    if (typeof key === "string") {
+      const p = this.#byString?.get(key);
+      if (p !== undefined) this.#byString!.delete(key);
+      return p;
+    }
+    const i = this.#find(key);
+    if (i < 0) return undefined;
+    const p = this.#slots[i];
+    this.#removeAt(i);
+    return p;
+  }
+
+  /** Every entry, in insertion order. */
+  values(): Pending[] {
+    const all: Pending[] = [];
+    for (const p of this.#slots) if (p !== undefined) all.push(p);
+    if (this.#byString !== null) for (const p of this.#byString.values()) all.push(p);
+    return all.sort((a, b) => a.seq - b.seq);
+  }
+
+  clear(): void {
+    if (this.#count > 0) this.#slots.fill(undefined);
+    this.#count = 0;
+    this.#byString = null;
+  }
+
+  #find(key: number): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let i = key & mask; ; i = (i + 1) & mask) {
+      const p = slots[i];
+      if (p === undefined) return -1;
+      if (p.key === key) return i;
+    }
+  }
+
+  #place(p: Pending): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let i = (p.key as number) & mask;
+    while (slots[i] !== undefined) i = (i + 1) & mask;
+    slots[i] = p;
+  }
+
+  #grow(): void {
+    const old = this.#slots;
+    this.#slots = new Array<Pending | undefined>(old.length * 2).fill(undefined);
+    this.#mask = this.#slots.length - 1;
+    for (const p of old) if (p !== undefined) this.#place(p);
+  }
+
+  /** Empties slot `i` and moves later entries of its probe run back, so no lookup stops early. */
+  #removeAt(i: number): void {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    slots[i] = undefined;
+    this.#count--;
+    for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
+      const p = slots[j];
+      if (p === undefined) return;
+      const home = (p.key as number) & mask;
+      // `p` may move to the hole at `i` unless its home lies cyclically in (i, j].
+      const stays = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!stays) {
+        slots[i] = p;
+        slots[j] = undefined;
+        i = j;
+      }
+    }
+  }
 }
 
 export interface AckTableOptions {
@@ -59,16 +198,18 @@ const rethrow = (e: unknown) =>
 
 export class AckTable {
   readonly #clock: Clock;
-  readonly #newId: () => string;
+  /** Null for our own random ids, drawn as numbers. */
+  readonly #newId: (() => string) | null;
   readonly #onCallbackError: (e: unknown) => void;
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending = new PendingSet();
+  #seq = 0;
   #timerAt = Infinity;
   #cancelTimer: Cancel | null = null;
   readonly #onTimer = () => this.#sweep();
 
   constructor(clock: Clock, options: AckTableOptions = {}) {
     this.#clock = clock;
-    this.#newId = options.newId ?? randomCbId;
+    this.#newId = options.newId ?? null;
     this.#onCallbackError = options.onCallbackError ?? rethrow;
   }
 
@@ -78,7 +219,7 @@ export class AckTable {
   }
 
   has(id: string): boolean {
-    return this.#pending.has(id);
+    return this.#pending.get(keyOf(id)) !== undefined;
   }
 
   /**
@@ -107,41 +248,48 @@ export class AckTable {
     rej: ((e: unknown) => void) | null,
     owner: number | undefined,
   ): string {
-    let id = this.#newId();
-    while (this.#pending.has(id)) id = this.#newId();
+    const newId = this.#newId;
+    let id: string;
+    let key: number | string;
+    if (newId === null) {
+      do key = random24();
+      while (this.#pending.get(key) !== undefined);
+      id = idOf(key);
+    } else {
+      do key = keyOf((id = newId()));
+      while (this.#pending.get(key) !== undefined);
+    }
     const deadline = this.#clock.now() + timeoutMs;
-    this.#pending.set(id, new Pending(id, deadline, timeoutMs, cb, res, rej, owner));
+    this.#pending.add(new Pending(this.#seq++, id, key, deadline, timeoutMs, cb, res, rej, owner));
     if (deadline < this.#timerAt) this.#arm(deadline);
     return id;
   }
 
   /** When the request `id` went out (ms, the clock's), while it is waiting; for reply latency. */
   sentAt(id: string): number | undefined {
-    const p = this.#pending.get(id);
+    const p = this.#pending.get(keyOf(id));
     return p === undefined ? undefined : p.deadline - p.timeoutMs;
   }
 
   /** Settle `id` with a reply. False if nothing was waiting for it (late or unknown). */
   resolve(id: string, value: unknown): boolean {
-    const p = this.#pending.get(id);
+    const p = this.#pending.take(keyOf(id));
     if (p === undefined) return false;
-    this.#pending.delete(id);
     this.#settle(p, null, value);
     return true;
   }
 
   /** Settle `id` with an error. False if nothing was waiting for it. */
   reject(id: string, error: ChskError): boolean {
-    const p = this.#pending.get(id);
+    const p = this.#pending.take(keyOf(id));
     if (p === undefined) return false;
-    this.#pending.delete(id);
     this.#settle(p, error, undefined);
     return true;
   }
 
   /** Settle every waiting request with `error` (used by `close()`), and cancel the timer. */
   rejectAll(error: ChskError): void {
-    const all = [...this.#pending.values()];
+    const all = this.#pending.values();
     this.#pending.clear();
     this.#disarm();
     for (const p of all) this.#settle(p, error, undefined);
@@ -149,7 +297,7 @@ export class AckTable {
 
   /** Drop `id` without settling it (its request was never sent). */
   forget(id: string): void {
-    this.#pending.delete(id);
+    this.#pending.take(keyOf(id));
   }
 
   /** Settle with `error` every waiting request tagged `owner`; the others keep waiting. */
@@ -157,7 +305,7 @@ export class AckTable {
     const owned: Pending[] = [];
     for (const p of this.#pending.values()) if (p.owner === owner) owned.push(p);
     if (owned.length === 0) return;
-    for (const p of owned) this.#pending.delete(p.id);
+    for (const p of owned) this.#pending.take(p.key);
     // Otherwise the timer may aim at a settled deadline: the sweep then finds nothing and re-arms.
     if (this.#pending.size === 0) this.#disarm();
     for (const p of owned) this.#settle(p, error, undefined);
@@ -204,7 +352,7 @@ export class AckTable {
       else if (p.deadline < next) next = p.deadline;
     }
     if (expired !== null) {
-      for (const p of expired) this.#pending.delete(p.id);
+      for (const p of expired) this.#pending.take(p.key);
     }
     if (next !== Infinity) this.#arm(next);
     if (expired !== null) {

@@ -22,6 +22,11 @@ export interface EdnPackerOptions {
   tagHandlers?: Record<string, (value: EdnValue) => unknown>;
 }
 
+/** Every EDN packer's `pack`: the codec recognises it and writes client events without building their envelope. */
+export function packEdn(value: unknown): string {
+  return writeEdn(value);
+}
+
 /**
  * The EDN packer (`name: "edn"`, text frames). `pack` throws
  * `CHSK_ERR_UNSUPPORTED_VALUE`; `unpack` never throws and accepts text or
@@ -35,13 +40,12 @@ export function ednPacker(opts: EdnPackerOptions = {}): Packer {
   const defaults = { ...DEFAULT_DECODE_LIMITS, ...opts.limits };
   const tagHandlers = opts.tagHandlers;
   let decoder: TextDecoder | undefined;
+  const textDefaults = { maxDepth: defaults.maxDepth, maxBytes: defaults.maxBytes, ...(tagHandlers === undefined ? {} : { tagHandlers }) };
   return {
     name: "edn",
     binary: false,
     keywordsAsStrings: false,
-    pack(value: unknown): string {
-      return writeEdn(value);
-    },
+    pack: packEdn,
     unpack(data: string | Uint8Array, limits?: DecodeLimits): Result<unknown> {
       const maxBytes = limits?.maxBytes ?? defaults.maxBytes;
       const maxDepth = limits?.maxDepth ?? defaults.maxDepth;
@@ -64,6 +68,9 @@ export function ednPacker(opts: EdnPackerOptions = {}): Packer {
           return { ok: false, error: new ChskError("CHSK_ERR_UNPACK", "EDN frame is not valid UTF-8", { cause: e }) };
         }
       }
+      // Without per-call limits (every frame of a client or server with its
+      // packer's defaults), the read options are built once.
+      if (limits === undefined && typeof data === "string") return readEdn(text, textDefaults);
       return readEdn(text, {
         maxDepth,
         // Bytes were measured exactly above; don't measure the decoded text again.

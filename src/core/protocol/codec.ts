@@ -6,6 +6,8 @@
  * id `0`) and <=1.17 (`+`/`-` prefixed text), and return a `Result`.
  */
 import { Keyword, kw } from "../edn/values.js";
+import { writeEdn } from "../edn/writer.js";
+import { packEdn } from "../packers/edn.js";
 import type { DecodeLimits, Packer } from "../packers/types.js";
 import { ChskError, err, ok, type Result } from "./errors.js";
 import { asEvent, type ChskEvent, idString, Reserved, validateEvent } from "./events.js";
@@ -26,7 +28,8 @@ function isMarker(x: unknown, fqn: string, packer: Packer): boolean {
 
 /** An event as it goes on the wire: the id becomes a keyword. */
 export function toWireEvent(ev: ChskEvent, packer: Packer): unknown[] {
-  const id = marker(packer, ev[0]);
+  // Validated events may carry their id as a Keyword (`assertEvent` takes both).
+  const id = marker(packer, eventId(ev));
   return ev.length >= 2 ? [id, ev[1]] : [id];
 }
 
@@ -74,9 +77,26 @@ export const encodeDummyCb200 = (packer: Packer) => packer.pack([marker(packer, 
  * POST that wants a reply (written as the keyword `:ajax`), or null.
  */
 export function encodeClientEvent(packer: Packer, ev: ChskEvent, cbId: string | null): string | Uint8Array {
+  if (packer.pack === packEdn) return ednClientEvent(ev, cbId);
   const wireCb = cbId === AJAX_CB ? marker(packer, "ajax") : cbId;
   return packer.pack([toWireEvent(ev, packer), wireCb]);
 }
+
+/**
+ * `writeEdn([[kw(id), data], cbId])` without the two arrays and the
+ * writer's walk over them: every request a client sends comes through
+ * here, and only its data needs the writer.
+ */
+function ednClientEvent(ev: ChskEvent, cbId: string | null): string {
+  const cb = cbId === null ? "nil" : cbId === AJAX_CB ? ":ajax" : writeEdn(cbId);
+  const id = eventId(ev);
+  return ev.length >= 2 ? "[[:" + id + " " + writeEdn(ev[1]) + "] " + cb + "]" : "[[:" + id + "] " + cb + "]";
+}
+
+const eventId = (ev: ChskEvent): string => {
+  const id: unknown = ev[0];
+  return typeof id === "string" ? id : (idString(id) ?? String(id));
+};
 export const AJAX_CB = "ajax";
 
 /** `[:chsk/ws-pong]`, the client's answer to a server ping. */
