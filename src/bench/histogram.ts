@@ -105,7 +105,32 @@ export function mergeToEncoded(encoded: readonly string[]): string {
   }
 }
 
+const clampUs = (us: number) => (us < 1 ? 1 : us > 60_000_000 ? 60_000_000 : Math.round(us));
+
 /** Records `us` clamped into the histogram's range (a value past 60 s is a 60 s value, never a throw). */
 export function recordUs(h: Histogram, us: number): void {
-  h.recordValue(us < 1 ? 1 : us > 60_000_000 ? 60_000_000 : Math.round(us));
+  h.recordValue(clampUs(us));
+}
+
+/** Records into one histogram, as {@link recordUs} does; valid until the histogram is destroyed. */
+export type Recorder = (us: number) => void;
+
+/**
+ * A {@link Recorder} for the hot paths (a record per reply). A WASM
+ * histogram's methods are AssemblyScript loader wrappers, `(...args) =>
+ * { setArgumentsLength(args.length); return fn(this[THIS], ...args) }`, and
+ * in the middle of a reply callback that wrapper cost more than the WASM
+ * record itself; the recorder calls the export it wraps (`.original`,
+ * which the loader publishes) with the object's pointer. Any other
+ * histogram gets the plain method.
+ */
+export function recorder(h: Histogram): Recorder {
+  const w = (h as unknown as { _wasmHistogram?: { recordValue?: { original?: unknown }; valueOf(): unknown } })._wasmHistogram;
+  const raw = w?.recordValue?.original;
+  const ptr = w?.valueOf();
+  if (typeof raw === "function" && typeof ptr === "number") {
+    const record = raw as (self: number, value: number) => void;
+    return (us) => record(ptr, clampUs(us));
+  }
+  return (us) => h.recordValue(clampUs(us));
 }

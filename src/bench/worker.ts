@@ -12,7 +12,7 @@ import { type ChskError, isChskError, kw, packerByName } from "../core/index.js"
 import { type ClientTapEvent, nodeFetch } from "../core/client/index.node.js";
 import { type BenchClient, type BenchClientFactory, chskBenchClient } from "./client.js";
 import { deviceAuth, loadSetup, openUserSession, type SetupFn, type UserSession } from "./auth.js";
-import { createHistogram, encodeHist, type Histogram, initHistograms, recordUs } from "./histogram.js";
+import { createHistogram, encodeHist, type Histogram, initHistograms, type Recorder, recorder, recordUs } from "./histogram.js";
 import type { FromWorker, ToWorker, TransportPart, WorkerConfig, WorkerResult, WorkerTick, WorkerUser } from "./messages.js";
 import { deviceTransport } from "./options.js";
 import { OpenSchedule } from "./schedule.js";
@@ -33,7 +33,9 @@ const BROADCAST = o.pushEvent === "demo/broadcast";
 const SOURCE = (Math.random() * 0x7fffffff) | 0;
 
 /** Wall clock in µs with sub-ms resolution; threads of one process agree on it. */
-const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
+// Epoch µs, comparable across threads (push stamps). `timeOrigin` is a getter into C++ on every read: read it once.
+const TIME_ORIGIN = performance.timeOrigin;
+const nowUs = () => (TIME_ORIGIN + performance.now()) * 1000;
 
 // ---------------------------------------------------------------------------
 // Counting: the window's totals, this second's, and what the wire cost.
@@ -69,10 +71,12 @@ const byTransport: Record<DeviceTransport, { devices: number; received: number; 
 };
 
 /** `inWindow`: the request went out in the measured window (its reply may come during the drain). */
+const recordOther = recorder(secOther);
+const recordIn: Record<DeviceTransport, Recorder> = { ws: recorder(secIn.ws), ajax: recorder(secIn.ajax) };
 function recordLatency(d: Device, us: number, inWindow = measuring): void {
-  if (!inWindow) return recordUs(secOther, us);
+  if (!inWindow) return recordOther(us);
   byTransport[d.transport].received++;
-  recordUs(secIn[d.transport], us);
+  recordIn[d.transport](us);
 }
 
 function countError(e: ChskError | Error | unknown, inWindow: boolean): void {
@@ -256,40 +260,71 @@ const echoes = (reply: unknown, n: number) => reply === n || field(reply, "echo"
 let echoSeq = 0;
 let pending = 0;
 
-function echoOnce(d: Device, startUs: number, onDone?: () => void): void {
+/** Counts one echo's outcome and records its latency; returns the time it was handled, µs. */
+function settleEcho(d: Device, n: number, startUs: number, inWindow: boolean, err: unknown, reply: unknown): number {
+  pending--;
+  const now = nowUs();
+  if (err !== null) countError(err, inWindow);
+  else if (!echoes(reply, n)) countError(new Error("reply does not echo the request"), inWindow);
+  else {
+    sec.received++;
+    if (inWindow) win.received++;
+    recordLatency(d, now - startUs, inWindow);
+  }
+  return now;
+}
+
+/** Open model: one request, sent at its intended time `startUs` (or as soon after as the loop gets to it). */
+function echoOnce(d: Device, startUs: number): void {
   if (!maySendOrStop()) return;
   const n = echoSeq++;
   const inWindow = measuring;
   pending++;
-  d.client!.send([o.echoEvent, n], o.timeoutMs, (err, reply) => {
-    pending--;
-    if (err !== null) countError(err, inWindow);
-    else if (!echoes(reply, n)) countError(new Error("reply does not echo the request"), inWindow);
-    else {
-      sec.received++;
-      if (inWindow) win.received++;
-      recordLatency(d, nowUs() - startUs, inWindow);
-    }
-    onDone?.();
-  });
+  d.client!.send([o.echoEvent, n], o.timeoutMs, (err, reply) => void settleEcho(d, n, startUs, inWindow, err, reply));
 }
 
 function maySendOrStop(): boolean {
   return running && maySend();
 }
 
+/**
+ * Closed model: one of a device's `--in-flight` request loops. Its reply
+ * callback is made once, not per request (a busy generator sends hundreds
+ * of thousands a second), and the next request starts when the reply has
+ * been handled, with the same clock reading.
+ */
+class EchoLoop {
+  #n = 0;
+  #startUs = 0;
+  #inWindow = false;
+  readonly #d: Device;
+  readonly #onReply = (err: unknown, reply: unknown) => this.#next(settleEcho(this.#d, this.#n, this.#startUs, this.#inWindow, err, reply));
+
+  constructor(d: Device) {
+    this.#d = d;
+    this.#next(nowUs());
+  }
+
+  #next(now: number): void {
+    const d = this.#d;
+    if (!running || !d.open) {
+      d.loops--;
+      return;
+    }
+    if (!maySendOrStop()) return;
+    this.#n = echoSeq++;
+    this.#startUs = now;
+    this.#inWindow = measuring;
+    pending++;
+    d.client!.send([o.echoEvent, this.#n], o.timeoutMs, this.#onReply);
+  }
+}
+
 function startLoops(d: Device): void {
   const want = o.inFlight ?? 1;
   while (d.loops < want) {
     d.loops++;
-    const loop = () => {
-      if (!running || !d.open) {
-        d.loops--;
-        return;
-      }
-      echoOnce(d, nowUs(), loop);
-    };
-    loop();
+    new EchoLoop(d);
   }
 }
 

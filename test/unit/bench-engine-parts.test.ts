@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { roleOf } from "../../src/bench/engine.js";
-import { createHistogram, encodeHist, initHistograms, latencyMs, latencyMsOfEncoded, mergeToEncoded, recordUs } from "../../src/bench/histogram.js";
+import { createHistogram, encodeHist, initHistograms, latencyMs, latencyMsOfEncoded, mergeToEncoded, recorder, recordUs } from "../../src/bench/histogram.js";
 import { deviceTransport, parseDurationMs, parseSegment, segmentUsers, splitEvenly } from "../../src/bench/options.js";
 import { OpenSchedule } from "../../src/bench/schedule.js";
 
@@ -175,5 +175,24 @@ describe("histograms from several workers", () => {
     assert.ok(Math.abs(merged.max - one.max) <= one.max / 1000, `${merged.max} vs ${one.max}`);
     assert.deepEqual({ ...merged, max: 0 }, { ...one, max: 0 });
     for (const h of [all, ...parts]) h.destroy();
+  });
+});
+
+describe("a histogram's recorder (the reply path's record)", () => {
+  test("records exactly what recordUs records, clamped the same way, into that histogram only", () => {
+    const viaMethod = createHistogram();
+    const viaRecorder = createHistogram();
+    const other = createHistogram();
+    const record = recorder(viaRecorder);
+    const values = [0, 0.4, 1, 1.5, 999.5, 12_345.6, 61_000_000, -3, ...Array.from({ length: 5_000 }, (_, i) => (i * 7919) % 3_000_000)];
+    for (const v of values) {
+      recordUs(viaMethod, v);
+      record(v);
+    }
+    assert.equal(viaRecorder.totalCount, values.length);
+    assert.equal(other.totalCount, 0);
+    assert.equal(encodeHist(viaRecorder), encodeHist(viaMethod));
+    assert.equal(viaRecorder.maxValue, 60_000_000);
+    for (const h of [viaMethod, viaRecorder, other]) h.destroy();
   });
 });
