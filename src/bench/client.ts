@@ -25,7 +25,11 @@ export interface BenchClientOptions {
 /** The part of chsk's `Client` the bench uses; another protocol's adapter implements just this. */
 export interface BenchClient {
   connect(): void;
-  /** Request/reply: `cb` is called once, with the reply or an error (`CHSK_ERR_TIMEOUT` after `timeoutMs`). */
+  /**
+   * Request/reply: `cb` is called once, with the reply or an error
+   * (`CHSK_ERR_TIMEOUT` after `timeoutMs`). `event` is read before `send`
+   * returns, never kept: the bench refills one array per request loop.
+   */
   send(event: readonly [string, unknown], timeoutMs: number, cb: (error: ChskError | null, reply?: unknown) => void): boolean;
   on(type: "handshake", listener: (info: { uid: unknown }) => void): unknown;
   on(type: "state", listener: (change: { closed?: boolean }) => void): unknown;

@@ -49,13 +49,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 /**
- * A load worker's young generation, MB (V8 splits it into two semi-spaces
- * and a large-object space: 192 gives 64 MB semi-spaces, Node's default is
- * 16). Every request and reply leaves short-lived garbage (envelopes,
- * callbacks, frame text) while the live set stays small, so each scavenge
- * costs about the same however much died since the last one: four times
- * fewer of them cut a client's CPU per round trip by 10-15%. Committed only
- * as the worker's allocation rate grows into it.
+ * The most a load worker's young generation may grow to, MB (V8 splits it
+ * into two semi-spaces and a large-object space: 192 allows 64 MB
+ * semi-spaces; Node's default stops at 16). Every request and reply leaves
+ * short-lived garbage while the live set stays small, and V8 grows the
+ * young generation as a busy worker keeps filling it: scavenges then come
+ * less often, each costing about the same. Nothing is committed up front.
  */
 const WORKER_YOUNG_GENERATION_MB = 192;
 

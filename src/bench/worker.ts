@@ -298,6 +298,8 @@ class EchoLoop {
   #startUs = 0;
   #inWindow = false;
   readonly #d: Device;
+  /** The request's event, refilled per request: the client encodes it before `send` returns. */
+  readonly #event: [string, number] = [o.echoEvent, 0];
   readonly #onReply = (err: unknown, reply: unknown) => this.#next(settleEcho(this.#d, this.#n, this.#startUs, this.#inWindow, err, reply));
 
   constructor(d: Device) {
@@ -312,11 +314,11 @@ class EchoLoop {
       return;
     }
     if (!maySendOrStop()) return;
-    this.#n = echoSeq++;
+    this.#n = this.#event[1] = echoSeq++;
     this.#startUs = now;
     this.#inWindow = measuring;
     pending++;
-    d.client!.send([o.echoEvent, this.#n], o.timeoutMs, this.#onReply);
+    d.client!.send(this.#event, o.timeoutMs, this.#onReply);
   }
 }
 

@@ -101,7 +101,8 @@ class NodeWebSocket implements WebSocketLike {
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => {
       const ev = this.#msg;
-      ev.data = isBinary ? data : data.toString();
+      // `utf8Slice` is what `toString()` calls after checking its (absent) arguments.
+      ev.data = isBinary ? data : (data as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(0, data.length);
       this.onmessage?.(ev);
       ev.data = null;
     });
