@@ -19,6 +19,7 @@ import { msgpackPacker } from "../../src/core/packers/index.js";
 import type { Packer } from "../../src/core/packers/types.js";
 import { decodeClientMessage, encodeClientEvent, encodeHandshake, encodeReply } from "../../src/core/protocol/codec.js";
 import type { ChskEvent } from "../../src/core/protocol/events.js";
+import { takeFrame, type WireFrame } from "./ws-wire.js";
 
 interface Frame {
   data: Buffer;
@@ -229,19 +230,11 @@ describe("client WS transport: one tick's frames, one write", () => {
   });
 });
 
-interface RawFrame {
-  fin: boolean;
-  opcode: number;
-  masked: boolean;
-  key: Buffer;
-  payload: Buffer;
-}
-
 /** A WebSocket server on a bare TCP socket: answers the upgrade and the chsk handshake, then parses what arrives. */
-async function startRawServer(): Promise<{ url: string; frames(n: number): Promise<RawFrame[]>; close(): Promise<void> }> {
+async function startRawServer(): Promise<{ url: string; frames(n: number): Promise<WireFrame[]>; close(): Promise<void> }> {
   let buf = Buffer.alloc(0);
-  const got: RawFrame[] = [];
-  let waiter: { n: number; resolve: (f: RawFrame[]) => void } | null = null;
+  const got: WireFrame[] = [];
+  let waiter: { n: number; resolve: (f: WireFrame[]) => void } | null = null;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -259,24 +252,9 @@ async function startRawServer(): Promise<{ url: string; frames(n: number): Promi
         buf = buf.subarray(end + 4);
         upgraded = true;
       }
-      for (;;) {
-        if (buf.length < 2) break;
-        let len = buf[1]! & 0x7f;
-        let at = 2;
-        if (len === 126) {
-          if (buf.length < 4) break;
-          len = buf.readUInt16BE(2);
-          at = 4;
-        }
-        const masked = (buf[1]! & 0x80) !== 0;
-        const keyAt = at;
-        if (masked) at += 4;
-        if (buf.length < at + len) break;
-        const key = Buffer.from(buf.subarray(keyAt, keyAt + 4));
-        const payload = Buffer.from(buf.subarray(at, at + len));
-        if (masked) for (let i = 0; i < len; i++) payload[i]! ^= key[i & 3]!;
-        got.push({ fin: (buf[0]! & 0x80) !== 0, opcode: buf[0]! & 0x0f, masked, key, payload });
-        buf = buf.subarray(at + len);
+      for (let t = takeFrame(buf); t !== null; t = takeFrame(buf)) {
+        got.push(t.frame);
+        buf = buf.subarray(t.size);
       }
       if (waiter !== null && got.length >= waiter.n) waiter.resolve(got.slice(0, waiter.n));
     });

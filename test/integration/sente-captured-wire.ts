@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { withTimeout } from "./server-helpers.js";
+import { takeFrame } from "./ws-wire.js";
 
 export interface RawResponse {
   status: number;
@@ -125,23 +126,12 @@ export class RawWs {
 
   #parse(): void {
     for (;;) {
-      const b = this.#buf;
-      if (b.length < 2) return;
-      let len = b[1]! & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (b.length < 4) return;
-        len = b.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (b.length < 10) return;
-        len = Number(b.readBigUInt64BE(2));
-        off = 10;
-      }
-      if ((b[1]! & 0x80) !== 0) throw new Error("a server frame must not be masked");
-      if (b.length < off + len) return;
-      const f: WsFrame = { fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, header: b.subarray(0, 2).toString("hex"), payload: Buffer.from(b.subarray(off, off + len)) };
-      this.#buf = b.subarray(off + len);
+      const t = takeFrame(this.#buf);
+      if (t === null) return;
+      if (t.frame.masked) throw new Error("a server frame must not be masked");
+      const { fin, opcode, header, payload } = t.frame;
+      const f: WsFrame = { fin, opcode, header, payload };
+      this.#buf = this.#buf.subarray(t.size);
       if (f.opcode === 8) this.#closeFrame = true;
       const w = this.#waiters.shift();
       if (w) w(f);

@@ -14,6 +14,7 @@ import { msgpackPacker } from "../../src/core/packers/index.js";
 import type { Packer } from "../../src/core/packers/types.js";
 import { encodeClientEvent, encodeHandshake, encodeReply } from "../../src/core/protocol/codec.js";
 import { type TestServer, startServer, withTimeout } from "./server-helpers.js";
+import { takeFrame } from "./ws-wire.js";
 
 const OP_TEXT = 1;
 const OP_BINARY = 2;
@@ -88,24 +89,10 @@ class RawWs {
       chunk = all.subarray(end + 4);
     }
     this.bytes = Buffer.concat([this.bytes, chunk]);
-    for (;;) {
-      const b = this.bytes.subarray(this.#parsed);
-      if (b.length < 2) break;
-      assert.equal(b[1]! & 0x80, 0, "server frames are not masked");
-      let len = b[1]! & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (b.length < 4) break;
-        len = b.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (b.length < 10) break;
-        len = Number(b.readBigUInt64BE(2));
-        off = 10;
-      }
-      if (b.length < off + len) break;
-      this.frames.push({ opcode: b[0]! & 0x0f, payload: Buffer.from(b.subarray(off, off + len)) });
-      this.#parsed += off + len;
+    for (let t = takeFrame(this.bytes.subarray(this.#parsed)); t !== null; t = takeFrame(this.bytes.subarray(this.#parsed))) {
+      assert.equal(t.frame.masked, false, "server frames are not masked");
+      this.frames.push({ opcode: t.frame.opcode, payload: t.frame.payload });
+      this.#parsed += t.size;
     }
     this.#wake?.();
   }
