@@ -228,10 +228,66 @@ describe("client WS transport: one tick's frames, one write", () => {
     // 200 draws of 32 random bits: a repeat has a chance of about 5 in a million.
     assert.ok(keys.size >= 199, `${keys.size} distinct keys`);
   });
+
+  // Server frames: plain data frames are read off the socket by the client
+  // (ws-input.node.ts), the rest by `ws`, which must still answer and fail as before.
+  const serverFrame = (opcode: number, payload: Buffer, fin = true) => {
+    assert.ok(payload.length <= 125);
+    return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode, payload.length]), payload]);
+  };
+  const pushText = (ev: string) => Buffer.from(`[[[:my/push ${JSON.stringify(ev)}]] nil]`);
+
+  it("server frames: a fragmented push, a ping and a plain push, cut mid-frame, arrive in order; the ping is answered", T, async () => {
+    const raw = await startRawServer();
+    cleanups.push(() => raw.close());
+    const client = createClient({ url: raw.url, packer: ednPacker(), type: "ws", csrfToken: null, backoffMs: () => 100 });
+    cleanups.push(() => client.close());
+    const pushes: unknown[] = [];
+    client.on("recv", (ev) => pushes.push(ev[1]));
+    await within(client.whenOpen(), "the handshake");
+    const first = pushText("fragmented");
+    const stream = Buffer.concat([
+      serverFrame(1, first.subarray(0, 9), false),
+      serverFrame(0, first.subarray(9)),
+      serverFrame(9, Buffer.from("hi")),
+      serverFrame(1, pushText("plain")),
+    ]);
+    for (const [a, b] of [[0, 5], [5, 13], [13, 40], [40, stream.length]] as const) {
+      raw.write(stream.subarray(a, b));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const [pong] = await within(raw.frames(1), "the pong");
+    assert.equal(pong!.opcode, 10);
+    assert.equal(pong!.payload.toString(), "hi");
+    assert.deepEqual(pushes, ["fragmented", "plain"]);
+  });
+
+  for (const [what, frame, code] of [
+    ["a close frame (4001) is answered and closes the client", serverFrame(8, Buffer.from([0x0f, 0xa1])), 4001],
+    ["invalid UTF-8 in a text frame fails the connection (1007)", serverFrame(1, Buffer.from([0x5b, 0xc3, 0x5d])), 1007],
+  ] as const) {
+    it(`server frames: ${what}`, T, async () => {
+      const raw = await startRawServer();
+      cleanups.push(() => raw.close());
+      const client = createClient({ url: raw.url, packer: ednPacker(), type: "ws", csrfToken: null, backoffMs: () => 60_000 });
+      cleanups.push(() => client.close());
+      const pushes: unknown[] = [];
+      client.on("recv", (ev) => pushes.push(ev[1]));
+      await within(client.whenOpen(), "the handshake");
+      // It reconnects at once (Sente's first retry is immediate): watch for the close itself.
+      const closed = new Promise<void>((resolve) => client.on("state", (c) => c.closed === true && resolve()));
+      raw.write(Buffer.concat([serverFrame(1, pushText("before")), frame, serverFrame(1, pushText("after"))]));
+      const [close] = await within(raw.frames(1), "the client's close frame");
+      assert.equal(close!.opcode, 8);
+      assert.equal(close!.payload.readUInt16BE(0), code);
+      await within(closed, "the client to see the close");
+      assert.deepEqual(pushes, ["before"]);
+    });
+  }
 });
 
 /** A WebSocket server on a bare TCP socket: answers the upgrade and the chsk handshake, then parses what arrives. */
-async function startRawServer(): Promise<{ url: string; frames(n: number): Promise<WireFrame[]>; close(): Promise<void> }> {
+async function startRawServer(): Promise<{ url: string; frames(n: number): Promise<WireFrame[]>; write(bytes: Buffer): void; close(): Promise<void> }> {
   let buf = Buffer.alloc(0);
   const got: WireFrame[] = [];
   let waiter: { n: number; resolve: (f: WireFrame[]) => void } | null = null;
@@ -255,6 +311,8 @@ async function startRawServer(): Promise<{ url: string; frames(n: number): Promi
       for (let t = takeFrame(buf); t !== null; t = takeFrame(buf)) {
         got.push(t.frame);
         buf = buf.subarray(t.size);
+        // The closing handshake's last step, as a real server takes it: close the TCP connection.
+        if (t.frame.opcode === 8) socket.end();
       }
       if (waiter !== null && got.length >= waiter.n) waiter.resolve(got.slice(0, waiter.n));
     });
@@ -265,6 +323,9 @@ async function startRawServer(): Promise<{ url: string; frames(n: number): Promi
   return {
     url: `http://127.0.0.1:${port}/chsk`,
     frames: (n) => new Promise((resolve) => (got.length >= n ? resolve(got.slice(0, n)) : (waiter = { n, resolve }))),
+    write(bytes) {
+      for (const s of sockets) s.write(bytes);
+    },
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

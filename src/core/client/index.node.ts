@@ -8,6 +8,7 @@ import type { Duplex } from "node:stream";
 import WebSocket from "ws";
 import { createClient as createCoreClient } from "./create-client.js";
 import { nodeFetch } from "./http.node.js";
+import { FrameReader } from "./ws-input.node.js";
 import { FrameQueue, frameBound, MAX_SLAB_PAYLOAD } from "./ws-output.node.js";
 import type { DefaultEventMap, EventMap } from "../protocol/event-map.js";
 import type { Client, ClientOptions, WebSocketFactory, WebSocketLike } from "./types.js";
@@ -51,6 +52,9 @@ export interface WsClientOptions {
  * the kernel time); the bytes on the wire are the same.
  */
 const TEXT_FRAME = { binary: false } as const;
+
+/** `ws`'s own `maxPayload` default (100 MiB), which its receiver applies to the frames passed on to it. */
+const WS_DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
 
 /**
  * Wraps a `ws` socket in the WHATWG shape chsk expects. A refused upgrade
@@ -96,15 +100,15 @@ class NodeWebSocket implements WebSocketLike {
     ws.on("open", () => {
       // `ws` keeps its socket private; without one the frames are left to `ws`.
       const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
-      if (ws.extensions === "" && socket != null && typeof socket.write === "function") this.#direct = socket;
+      if (ws.extensions === "" && socket != null && typeof socket.write === "function") {
+        this.#direct = socket;
+        this.#readDirectly(socket, o.maxPayload ?? WS_DEFAULT_MAX_PAYLOAD);
+      }
       this.onopen?.({ type: "open" });
     });
     ws.on("message", (data: Buffer, isBinary: boolean) => {
-      const ev = this.#msg;
       // `utf8Slice` is what `toString()` calls after checking its (absent) arguments.
-      ev.data = isBinary ? data : (data as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(0, data.length);
-      this.onmessage?.(ev);
-      ev.data = null;
+      this.#deliver(isBinary ? data : (data as Buffer & { utf8Slice(start: number, end: number): string }).utf8Slice(0, data.length));
     });
     ws.on("error", (error: Error) => {
       const r = this.#refusal;
@@ -139,6 +143,37 @@ class NodeWebSocket implements WebSocketLike {
       res.on("error", finish);
       void req;
     });
+  }
+
+  #deliver(data: string | Buffer): void {
+    const ev = this.#msg;
+    ev.data = data;
+    this.onmessage?.(ev);
+    ev.data = null;
+  }
+
+  /**
+   * Reads the server's plain data frames off the socket here (see
+   * {@link FrameReader}); `ws` keeps its own listener's job for the rest.
+   * Left to `ws` entirely if its data listener cannot be found.
+   */
+  #readDirectly(socket: Duplex, maxPayload: number): void {
+    const wsOnData = socket.listeners("data").find((f) => (f as { name?: string }).name === "socketOnData") as ((chunk: Buffer) => void) | undefined;
+    // Its receiver fails a bad frame synchronously (`errored`) but closes the socket a tick later.
+    const receiver = (this.#ws as unknown as { _receiver?: { errored?: unknown } })._receiver;
+    if (wsOnData === undefined || receiver === undefined) return;
+    const reader = new FrameReader(
+      {
+        text: (s) => this.#deliver(s),
+        binary: (b) => this.#deliver(b),
+        // After failing the connection `ws` stops listening for data; so does this.
+        passOn: (bytes) => receiver.errored == null && wsOnData.call(socket, bytes),
+        open: () => this.#ws.readyState === WebSocket.OPEN && receiver.errored == null && !socket.isPaused(),
+      },
+      maxPayload,
+    );
+    socket.removeListener("data", wsOnData);
+    socket.on("data", (chunk: Buffer) => reader.push(chunk));
   }
 
   get readyState(): number {
