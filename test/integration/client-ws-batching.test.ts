@@ -210,12 +210,20 @@ describe("client WS transport: one tick's frames, one write", () => {
     assert.deepEqual(b.server.frames.map((f) => f.data.toString("utf8")), want);
   });
 
-  it("every frame is masked with its own random key (RFC 6455 §5.3), read off the raw TCP stream", T, async () => {
+  /** A client on a bare-TCP server, open, with the data of the pushes it receives. */
+  async function rawConnected(retryMs: number) {
     const raw = await startRawServer();
     cleanups.push(() => raw.close());
-    const client = createClient({ url: raw.url, packer: ednPacker(), type: "ws", csrfToken: null, backoffMs: () => 100 });
+    const client = createClient({ url: raw.url, packer: ednPacker(), type: "ws", csrfToken: null, backoffMs: () => retryMs });
     cleanups.push(() => client.close());
+    const pushes: unknown[] = [];
+    client.on("recv", (ev) => pushes.push(ev[1]));
     await within(client.whenOpen(), "the handshake");
+    return { raw, client, pushes };
+  }
+
+  it("every frame is masked with its own random key (RFC 6455 §5.3), read off the raw TCP stream", T, async () => {
+    const { raw, client } = await rawConnected(100);
     const evs = events(200);
     for (const ev of evs) client.send(ev);
     const frames = await within(raw.frames(evs.length), "200 frames");
@@ -237,14 +245,9 @@ describe("client WS transport: one tick's frames, one write", () => {
   };
   const pushText = (ev: string) => Buffer.from(`[[[:my/push ${JSON.stringify(ev)}]] nil]`);
 
+
   it("server frames: a fragmented push, a ping and a plain push, cut mid-frame, arrive in order; the ping is answered", T, async () => {
-    const raw = await startRawServer();
-    cleanups.push(() => raw.close());
-    const client = createClient({ url: raw.url, packer: ednPacker(), type: "ws", csrfToken: null, backoffMs: () => 100 });
-    cleanups.push(() => client.close());
-    const pushes: unknown[] = [];
-    client.on("recv", (ev) => pushes.push(ev[1]));
-    await within(client.whenOpen(), "the handshake");
+    const { raw, pushes } = await rawConnected(100);
     const first = pushText("fragmented");
     const stream = Buffer.concat([
       serverFrame(1, first.subarray(0, 9), false),
@@ -267,13 +270,7 @@ describe("client WS transport: one tick's frames, one write", () => {
     ["invalid UTF-8 in a text frame fails the connection (1007)", serverFrame(1, Buffer.from([0x5b, 0xc3, 0x5d])), 1007],
   ] as const) {
     it(`server frames: ${what}`, T, async () => {
-      const raw = await startRawServer();
-      cleanups.push(() => raw.close());
-      const client = createClient({ url: raw.url, packer: ednPacker(), type: "ws", csrfToken: null, backoffMs: () => 60_000 });
-      cleanups.push(() => client.close());
-      const pushes: unknown[] = [];
-      client.on("recv", (ev) => pushes.push(ev[1]));
-      await within(client.whenOpen(), "the handshake");
+      const { raw, client, pushes } = await rawConnected(60_000);
       // It reconnects at once (Sente's first retry is immediate): watch for the close itself.
       const closed = new Promise<void>((resolve) => client.on("state", (c) => c.closed === true && resolve()));
       raw.write(Buffer.concat([serverFrame(1, pushText("before")), frame, serverFrame(1, pushText("after"))]));
