@@ -10,7 +10,6 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Cancel, Clock } from "../../src/core/clock.js";
 import { ednPacker } from "../../src/core/packers/edn.js";
 import type { ClusterNodeInfo, ClusterStats } from "../../src/server/cluster/types.js";
 import { clusterView } from "../../src/server/dashboard/cluster-view.js";
@@ -18,28 +17,7 @@ import { createDashboardFeed, type FeedSink, type FeedSource } from "../../src/s
 import type { DashboardAccessLevel, FeedMessages, TickMessage } from "../../src/server/dashboard/feed-types.js";
 import { clusterSnapshot, countsOnly, type StatsSnapshot } from "../../src/server/demo/stats.js";
 import type { ServerCluster, Uid } from "../../src/server/types.js";
-
-class TestClock implements Clock {
-  #timers: { at: number; fn: () => void; live: boolean }[] = [];
-  constructor(public t = 1_700_000_000_000) {}
-  now = () => this.t;
-  setTimer(ms: number, fn: () => void): Cancel {
-    const timer = { at: this.t + ms, fn, live: true };
-    this.#timers.push(timer);
-    return () => void (timer.live = false);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.#timers.filter((x) => x.live && x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      due.live = false;
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = end;
-  }
-}
+import { ManualClock } from "./client-fakes.js";
 
 /** Lets resolved promises run their continuations. */
 const settle = () => new Promise((r) => setImmediate(r));
@@ -65,7 +43,7 @@ function stats(over: Partial<ClusterStats> = {}): ClusterStats {
 }
 
 /** A cluster whose reads answer what the test says, when it says (`answer`), or fail (`fail`). */
-function fakeCluster(clock: TestClock) {
+function fakeCluster(clock: ManualClock) {
   let pending: { resolve: () => void; reject: (e: Error) => void }[] = [];
   const state = {
     reads: 0,
@@ -113,7 +91,7 @@ function fakeCluster(clock: TestClock) {
 
 describe("clusterView", () => {
   it("reads the store once per maxAgeMs, sharing one read between callers", async () => {
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const f = fakeCluster(clock);
     const view = clusterView(f.cluster, { clock, maxAgeMs: 1000 });
     assert.equal(view.latest(), undefined);
@@ -151,7 +129,7 @@ describe("clusterView", () => {
   });
 
   it("a failing or hung store keeps the last answer and says why; a lapsed heartbeat shows as not alive", async () => {
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const f = fakeCluster(clock);
     const view = clusterView(f.cluster, { clock, maxAgeMs: 1000, timeoutMs: 500 });
     const first = view.get();
@@ -214,7 +192,7 @@ function collect(access: DashboardAccessLevel) {
 
 describe("dashboard feed of a cluster node", () => {
   it("ticks carry the cluster panel: counts, with node ids and error texts hidden from counts-only dashboards", async () => {
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const f = fakeCluster(clock);
     f.state.stats = stats({ status: "down", failures: 4, lostEvents: 2, lastError: { code: "CHSK_ERR_CLUSTER", message: "connect ECONNREFUSED 10.0.0.7:6379", at: 5 } });
     const feed = createDashboardFeed({ server: fakeServer(f.cluster), clock });
@@ -261,7 +239,7 @@ describe("dashboard feed of a cluster node", () => {
   });
 
   it("a server that is not clustered sends no panel", () => {
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const server: FeedSource = { packer: ednPacker(), tap: () => () => {}, clients: () => [], connectedUids: { ws: new Set(), ajax: new Set(), any: new Set() } };
     const feed = createDashboardFeed({ server, clock });
     const read = collect("read");
@@ -275,7 +253,7 @@ describe("dashboard feed of a cluster node", () => {
 
 describe("/api/stats of a cluster node", () => {
   it("counts only: the cluster's counts and nodes stay, its uids go", async () => {
-    const clock = new TestClock();
+    const clock = new ManualClock();
     const f = fakeCluster(clock);
     const view = clusterView(f.cluster, { clock });
     const pending = view.get();
