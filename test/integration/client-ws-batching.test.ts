@@ -19,7 +19,7 @@ import { msgpackPacker } from "../../src/core/packers/index.js";
 import type { Packer } from "../../src/core/packers/types.js";
 import { decodeClientMessage, encodeClientEvent, encodeHandshake, encodeReply } from "../../src/core/protocol/codec.js";
 import type { ChskEvent } from "../../src/core/protocol/events.js";
-import { takeFrame, type WireFrame } from "./ws-wire.js";
+import { takeFrame, type WireFrame, wsFrame } from "./ws-wire.js";
 
 interface Frame {
   data: Buffer;
@@ -239,10 +239,7 @@ describe("client WS transport: one tick's frames, one write", () => {
 
   // Server frames: plain data frames are read off the socket by the client
   // (ws-input.node.ts), the rest by `ws`, which must still answer and fail as before.
-  const serverFrame = (opcode: number, payload: Buffer, fin = true) => {
-    assert.ok(payload.length <= 125);
-    return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode, payload.length]), payload]);
-  };
+  const serverFrame = (opcode: number, payload: Buffer, fin = true) => wsFrame(opcode, payload, { fin });
   const pushText = (ev: string) => Buffer.from(`[[[:my/push ${JSON.stringify(ev)}]] nil]`);
 
 
@@ -301,7 +298,7 @@ async function startRawServer(): Promise<{ url: string; frames(n: number): Promi
         const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
         const hs = Buffer.from(encodeHandshake(ednPacker(), "u1") as string);
-        socket.write(Buffer.concat([Buffer.from([0x81, hs.length]), hs]));
+        socket.write(wsFrame(1, hs));
         buf = buf.subarray(end + 4);
         upgraded = true;
       }

@@ -5,10 +5,9 @@
  * are kept whole (header bytes, opcode, payload) and whose client frames
  * go out masked, several in one write when asked.
  */
-import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { withTimeout } from "./server-helpers.js";
-import { takeFrame } from "./ws-wire.js";
+import { takeFrame, wsFrame } from "./ws-wire.js";
 
 export interface RawResponse {
   status: number;
@@ -153,16 +152,7 @@ export class RawWs {
 
   /** Client frames, masked, all in ONE socket write (Sente's capture sent a batch that way). */
   send(frames: { opcode: number; payload: Buffer }[]): void {
-    const parts: Buffer[] = [];
-    for (const { opcode, payload } of frames) {
-      const n = payload.length;
-      const head = n < 126 ? Buffer.from([0x80 | opcode, 0x80 | n]) : n < 65536 ? Buffer.from([0x80 | opcode, 0x80 | 126, n >> 8, n & 0xff]) : null;
-      if (head === null) throw new Error("frames over 64 KiB are not needed here");
-      const mask = randomBytes(4);
-      const masked = Buffer.alloc(n);
-      for (let i = 0; i < n; i++) masked[i] = payload[i]! ^ mask[i & 3]!;
-      parts.push(head, mask, masked);
-    }
+    const parts = frames.map(({ opcode, payload }) => wsFrame(opcode, payload, { mask: true }));
     this.socket.write(Buffer.concat(parts));
   }
 

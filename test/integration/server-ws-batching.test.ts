@@ -14,7 +14,7 @@ import { msgpackPacker } from "../../src/core/packers/index.js";
 import type { Packer } from "../../src/core/packers/types.js";
 import { encodeClientEvent, encodeHandshake, encodeReply } from "../../src/core/protocol/codec.js";
 import { type TestServer, startServer, withTimeout } from "./server-helpers.js";
-import { takeFrame } from "./ws-wire.js";
+import { takeFrame, wsFrame } from "./ws-wire.js";
 
 const OP_TEXT = 1;
 const OP_BINARY = 2;
@@ -25,24 +25,8 @@ interface Frame {
   payload: Buffer;
 }
 
-/** A server frame as RFC 6455 lays it out (unmasked, FIN set). */
-function serverFrame(opcode: number, payload: Buffer): Buffer {
-  const n = payload.length;
-  const head = n < 126 ? Buffer.from([0x80 | opcode, n]) : n < 65536 ? Buffer.from([0x80 | opcode, 126, n >> 8, n & 0xff]) : null;
-  assert.ok(head !== null, "test frames stay under 64 KiB");
-  return Buffer.concat([head, payload]);
-}
-
-/** A client frame: masked, FIN set. */
-function clientFrame(opcode: number, payload: Buffer): Buffer {
-  const n = payload.length;
-  assert.ok(n < 65536);
-  const head = n < 126 ? Buffer.from([0x80 | opcode, 0x80 | n]) : Buffer.from([0x80 | opcode, 0x80 | 126, n >> 8, n & 0xff]);
-  const mask = randomBytes(4);
-  const body = Buffer.from(payload);
-  for (let i = 0; i < body.length; i++) body[i]! ^= mask[i & 3]!;
-  return Buffer.concat([head, mask, body]);
-}
+const serverFrame = (opcode: number, payload: Buffer) => wsFrame(opcode, payload);
+const clientFrame = (opcode: number, payload: Buffer) => wsFrame(opcode, payload, { mask: true });
 
 const wireBytes = (x: string | Uint8Array): Buffer => (typeof x === "string" ? Buffer.from(x, "utf8") : Buffer.from(x));
 

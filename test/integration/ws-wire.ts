@@ -1,4 +1,29 @@
-/** Reading RFC 6455 frames off a raw TCP byte stream, for the tests that check what is on the wire. */
+/** Writing and reading RFC 6455 frames on a raw TCP byte stream, for the tests that check what is on the wire. */
+import { randomBytes } from "node:crypto";
+
+export interface FrameOptions {
+  /** @default true */
+  fin?: boolean;
+  /** RSV1-3 as a 3-bit number. @default 0 */
+  rsv?: number;
+  /** Mask the payload (as a client must): with a random key, or this one. @default false (as a server sends) */
+  mask?: boolean | Buffer;
+}
+
+/** One frame laid out as RFC 6455 §5.2 has it, for any payload length. */
+export function wsFrame(opcode: number, payload: Buffer, o: FrameOptions = {}): Buffer {
+  const n = payload.length;
+  const key = o.mask === true ? randomBytes(4) : o.mask === false || o.mask === undefined ? null : o.mask;
+  const m = key === null ? 0 : 0x80;
+  const head = [((o.fin ?? true) ? 0x80 : 0) | ((o.rsv ?? 0) << 4) | opcode];
+  if (n <= 125) head.push(m | n);
+  else if (n <= 0xffff) head.push(m | 126, n >> 8, n & 0xff);
+  else head.push(m | 127, 0, 0, 0, 0, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+  if (key === null) return Buffer.concat([Buffer.from(head), payload]);
+  const body = Buffer.from(payload);
+  for (let i = 0; i < n; i++) body[i]! ^= key[i & 3]!;
+  return Buffer.concat([Buffer.from(head), key, body]);
+}
 
 export interface WireFrame {
   fin: boolean;

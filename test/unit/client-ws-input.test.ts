@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { FrameReader, MAX_DIRECT_PAYLOAD } from "../../src/core/client/ws-input.node.js";
+import { wsFrame } from "../integration/ws-wire.js";
 
 interface Spec {
   fin: boolean;
@@ -16,16 +17,7 @@ interface Spec {
   payload: Buffer;
 }
 
-function frameBytes(f: Spec): Buffer {
-  const n = f.payload.length;
-  const head = [(f.fin ? 0x80 : 0) | (f.rsv << 4) | f.opcode];
-  const m = f.masked ? 0x80 : 0;
-  if (n <= 125) head.push(m | n);
-  else if (n <= 0xffff) head.push(m | 126, n >> 8, n & 0xff);
-  else head.push(m | 127, 0, 0, 0, 0, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
-  const key = f.masked ? [1, 2, 3, 4] : [];
-  return Buffer.concat([Buffer.from(head), Buffer.from(key), f.payload]);
-}
+const frameBytes = (f: Spec): Buffer => wsFrame(f.opcode, f.payload, { fin: f.fin, rsv: f.rsv, mask: f.masked && Buffer.from([1, 2, 3, 4]) });
 
 type Event = { direct: "text" | "binary"; data: string } | { pass: string };
 
